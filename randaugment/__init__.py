@@ -1,0 +1,12 @@
+"""randaugment: per-image RandAugment in pure TensorFlow.
+
+`rand_augment` is the functional op for `tf.data` pipelines and graphs;
+`RandAugment` is the Keras 3 layer; `OPS` is the op table and `ops` holds the pure
+kernels.
+"""
+
+from randaugment import ops
+from randaugment.table import DEFAULT_OPS, OPS, OpSpec, available_ops
+
+__all__ = ["DEFAULT_OPS", "OPS", "OpSpec", "available_ops", "ops"]
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,58 @@
+"""Pure RandAugment kernels.
+
+Every kernel maps float32 images `[B, H, W, C]` with integer values in [0, 255] to
+images of the same shape and dtype, matching Pillow's uint8 results. A kernel with a
+parameter takes it as its second positional argument, float32 `[B]`, one value per
+image. Kernels hold no randomness and no magnitudes: `randaugment.OPS` maps a
+magnitude to each kernel's parameter.
+
+Example:
+    >>> import tensorflow as tf
+    >>> from randaugment import ops
+    >>> images = tf.fill([2, 8, 8, 3], 100.0)
+    >>> ops.solarize(images, tf.constant([256.0, 50.0])).numpy()[:, 0, 0, 0]
+    array([100., 155.], dtype=float32)
+"""
+
+from randaugment.ops._blend import color, contrast, sharpness, smooth
+from randaugment.ops._geometric import (
+    cutout,
+    rotate,
+    shear_x,
+    shear_y,
+    translate_x,
+    translate_y,
+    warp_affine,
+)
+from randaugment.ops._value import (
+    auto_contrast,
+    brightness,
+    equalize,
+    identity,
+    invert,
+    posterize,
+    solarize,
+    solarize_add,
+)
+
+__all__ = [
+    "auto_contrast",
+    "brightness",
+    "color",
+    "contrast",
+    "cutout",
+    "equalize",
+    "identity",
+    "invert",
+    "posterize",
+    "rotate",
+    "sharpness",
+    "shear_x",
+    "shear_y",
+    "smooth",
+    "solarize",
+    "solarize_add",
+    "translate_x",
+    "translate_y",
+    "warp_affine",
+]

@@ -1,0 +1,110 @@
+"""Blends with a degenerate image, as `PIL.ImageEnhance`: color, contrast, sharpness.
+
+(`brightness`, the blend with black, is a per-pixel value map and lives in `_value`.)
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from randaugment.ops._common import (
+    as_images,
+    as_params,
+    blend,
+    check_channels,
+    luminance,
+    per_image,
+)
+
+
+def color(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """Blends with the grayscale image, as `PIL.ImageEnhance.Color(img).enhance(factor)`.
+
+    The grayscale image is PIL's "L" conversion (ITU-R 601-2 luma, in integers).
+
+    Args:
+        images: float32 `[B, H, W, C]` with C = 3 (RGB) or C = 1 (then the identity),
+            values in [0, 255].
+        factor: float32 `[B]`. 1 is the identity, 0 gives grayscale, above 1
+            saturates.
+
+    Raises:
+        ValueError: for a channel count other than 1 or 3.
+    """
+    images = as_images(images)
+    if check_channels(images, (1, 3), "color") == 1:
+        return images
+    factor = per_image(as_params(factor, images, "factor"))
+    return blend(luminance(images), images, factor)
+
+
+def contrast_means(images: tf.Tensor) -> tf.Tensor:
+    """PIL's `int(mean(L) + 0.5)` of each image's grayscale, float32 `[B]`."""
+    gray = tf.cast(luminance(images), tf.int32)
+    total = tf.cast(tf.reduce_sum(tf.cast(gray, tf.float64), axis=[1, 2, 3]), tf.float64)
+    count = tf.cast(tf.reduce_prod(tf.shape(gray)[1:3]), tf.float64)
+    return tf.cast(tf.floor(total / tf.maximum(count, 1.0) + 0.5), tf.float32)
+
+
+def contrast_values(x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """The contrast blend given the per-image grayscale means; all args broadcast."""
+    return blend(tf.zeros_like(x) + means, x, factor)
+
+
+def contrast(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """Blends with the image's mean gray, as `PIL.ImageEnhance.Contrast(img).enhance(factor)`.
+
+    The degenerate image is flat at `int(mean + 0.5)` of the grayscale image, in every
+    channel.
+
+    Args:
+        images: float32 `[B, H, W, C]` with C = 3 or C = 1, values in [0, 255].
+        factor: float32 `[B]`. 1 is the identity, 0 gives flat gray.
+
+    Raises:
+        ValueError: for a channel count other than 1 or 3.
+    """
+    images = as_images(images)
+    check_channels(images, (1, 3), "contrast")
+    factor = per_image(as_params(factor, images, "factor"))
+    return contrast_values(images, per_image(contrast_means(images)), factor)
+
+
+def smooth(images: tf.Tensor) -> tf.Tensor:
+    """PIL's `ImageFilter.SMOOTH` (3x3 kernel [[1,1,1],[1,5,1],[1,1,1]] / 13).
+
+    Like PIL, the one-pixel border is copied unchanged (so images smaller than 3x3 are
+    returned as they are), and the interior is `round(sum / 13)`, computed exactly in
+    integers as `floor((2 * sum + 13) / 26)` (a sum / 13 is never exactly half-way).
+    Written with slices and adds: no depthwise convolution, which has no GPU kernel
+    for every dtype and crashed on GPU in the original TF code.
+    """
+    height = tf.shape(images)[1]
+    width = tf.shape(images)[2]
+    # Pad by replicating the edge so that every shift is defined; the border is
+    # overwritten with the input below, so the padding values never reach the output.
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+    rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]  # [B, H, W + 2, C]
+    box = rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]  # 3x3 box sum
+    total = box + 4.0 * images  # centre weight 5
+    smoothed = tf.floor((2.0 * total + 13.0) / 26.0)
+    y = tf.range(height)[:, tf.newaxis]
+    x = tf.range(width)[tf.newaxis, :]
+    interior = (y > 0) & (y < height - 1) & (x > 0) & (x < width - 1)
+    return tf.where(interior[tf.newaxis, :, :, tf.newaxis], smoothed, images)
+
+
+def sharpness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """Blends with the smoothed image, as `PIL.ImageEnhance.Sharpness(img).enhance(factor)`.
+
+    Works channel by channel for any channel count. The one-pixel border is unchanged
+    (PIL's filter leaves it as is), so images smaller than 3x3 are returned unchanged.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+        factor: float32 `[B]`. 1 is the identity, 0 gives the smoothed image, above 1
+            sharpens.
+    """
+    images = as_images(images)
+    factor = per_image(as_params(factor, images, "factor"))
+    return blend(smooth(images), images, factor)

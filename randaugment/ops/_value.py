@@ -1,0 +1,233 @@
+"""Per-pixel value maps: the ops whose output pixel depends only on the input pixel
+(and, for auto_contrast and equalize, on the image's own histogram).
+
+Every function here maps uint8-valued float32 images to uint8-valued float32 images
+and works channel by channel, for any number of channels.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from randaugment.ops._common import as_images, as_params, blend, per_image
+
+_BINS = 256
+
+
+def identity(images: tf.Tensor) -> tf.Tensor:
+    """Returns the images unchanged.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+
+    Returns:
+        The same images.
+    """
+    return as_images(images)
+
+
+def invert(images: tf.Tensor) -> tf.Tensor:
+    """`255 - x` on every pixel, as `PIL.ImageOps.invert`.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+    """
+    return 255.0 - as_images(images)
+
+
+def posterize_values(x: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
+    """Keeps the `bits` high bits of each value; `bits` broadcasts against `x`."""
+    bits = tf.clip_by_value(tf.round(bits), 0.0, 8.0)
+    step = tf.pow(2.0, 8.0 - bits)
+    return tf.floor(x / step) * step
+
+
+def posterize(images: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
+    """Keeps the `bits` most significant bits of every value, as `PIL.ImageOps.posterize`.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+        bits: float32 `[B]`, bits kept per image, rounded to the nearest integer
+            (half to even) and clipped to [0, 8]. 8 is the identity, 0 gives black.
+    """
+    images = as_images(images)
+    return posterize_values(images, per_image(as_params(bits, images, "bits")))
+
+
+def solarize_values(x: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
+    return tf.where(x >= threshold, 255.0 - x, x)
+
+
+def solarize(images: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
+    """Inverts every value `>= threshold`, as `PIL.ImageOps.solarize`.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+        threshold: float32 `[B]`. 256 (or more) is the identity, 0 inverts everything.
+    """
+    images = as_images(images)
+    return solarize_values(images, per_image(as_params(threshold, images, "threshold")))
+
+
+def solarize_add_values(x: tf.Tensor, addition: tf.Tensor, threshold: float = 128.0):
+    added = tf.clip_by_value(x + tf.round(addition), 0.0, 255.0)
+    return tf.where(x < threshold, added, x)
+
+
+def solarize_add(images: tf.Tensor, addition: tf.Tensor, threshold: float = 128.0) -> tf.Tensor:
+    """Adds `addition` to every value below `threshold`, clipped to [0, 255].
+
+    The `solarize_add` op of the original TF RandAugment code (which used an integer
+    addition); there is no PIL counterpart.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+        addition: float32 `[B]`, rounded to the nearest integer (half to even). 0 is
+            the identity.
+        threshold: values `< threshold` are changed. Default 128.
+    """
+    images = as_images(images)
+    return solarize_add_values(
+        images, per_image(as_params(addition, images, "addition")), threshold
+    )
+
+
+def brightness_values(x: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    return blend(tf.zeros_like(x), x, factor)
+
+
+def brightness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """Blends with a black image, as `PIL.ImageEnhance.Brightness(img).enhance(factor)`.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+        factor: float32 `[B]`. 1 is the identity, 0 gives black, above 1 brightens
+            (clipped to 255).
+    """
+    images = as_images(images)
+    return brightness_values(images, per_image(as_params(factor, images, "factor")))
+
+
+# ---------------------------------------------------------------------------------
+# Histogram-based maps: auto_contrast and equalize. Both are a 256-entry table per
+# image and channel, built with PIL's own integer/float64 formulas, applied with one
+# gather. The histogram is a segment sum (DESIGN.md section 5: no HistogramFixedWidth).
+
+
+def histograms(images: tf.Tensor) -> tf.Tensor:
+    """Per image and channel histograms of uint8-valued images: int32 `[B, C, 256]`."""
+    shape = tf.shape(images)
+    batch, channels = shape[0], shape[3]
+    values = tf.cast(images, tf.int32)  # already integer-valued
+    # Segment id of each value: (b * C + c) * 256 + value.
+    base = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
+    ids = tf.reshape(values + base, [-1])
+    counts = tf.math.unsorted_segment_sum(
+        tf.ones_like(ids, dtype=tf.float32), ids, num_segments=batch * channels * _BINS
+    )
+    return tf.cast(tf.reshape(counts, [batch, channels, _BINS]), tf.int32)
+
+
+def apply_tables(images: tf.Tensor, tables: tf.Tensor) -> tf.Tensor:
+    """Maps every value through its image's and channel's table.
+
+    Args:
+        images: uint8-valued float32 `[B, H, W, C]`.
+        tables: float32 `[B, C, 256]`.
+    """
+    shape = tf.shape(images)
+    batch, channels = shape[0], shape[3]
+    offsets = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
+    index = tf.cast(images, tf.int32) + offsets
+    return tf.gather(tf.reshape(tables, [-1]), index)
+
+
+def _bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Lowest and highest non-empty bin of each histogram, as float32 (no int ArgMax)."""
+    bins = tf.range(_BINS, dtype=tf.float32)
+    present = hist > 0
+    lo = tf.reduce_min(tf.where(present, bins, 255.0), axis=-1)
+    hi = tf.reduce_max(tf.where(present, bins, 0.0), axis=-1)
+    return lo, hi
+
+
+def auto_contrast_tables(hist: tf.Tensor) -> tf.Tensor:
+    """PIL's `ImageOps.autocontrast` tables (cutoff 0) for int32 histograms `[..., 256]`.
+
+    PIL computes `int(ix * scale + offset)` in float64 with `scale = 255 / (hi - lo)` and
+    `offset = -lo * scale`; the same float64 operations are done here so that the
+    results agree exactly, including where the product lands just below an integer.
+    """
+    lo, hi = _bin_range(hist)
+    lo = tf.cast(lo, tf.float64)[..., tf.newaxis]
+    hi = tf.cast(hi, tf.float64)[..., tf.newaxis]
+    stretch = hi > lo
+    scale = 255.0 / tf.where(stretch, hi - lo, 1.0)
+    offset = -lo * scale
+    ix = tf.range(_BINS, dtype=tf.float64)
+    # PIL rounds the product and the sum separately. XLA (and GPU compilers) may fuse
+    # `ix * scale + offset` into one fused multiply-add with a single rounding, which
+    # changes the result where it lands on an integer. A `maximum` that cannot change
+    # the (non-negative) product stands between the multiply and the add, so that no
+    # backend can contract them.
+    product = tf.maximum(ix * scale, -1.0)
+    offset = tf.maximum(offset, -1.0e6)
+    value = tf.clip_by_value(tf.floor(product + offset), 0.0, 255.0)
+    return tf.cast(tf.where(stretch, value, ix), tf.float32)
+
+
+def auto_contrast(images: tf.Tensor) -> tf.Tensor:
+    """Stretches each channel to the full range, as `PIL.ImageOps.autocontrast(img)`.
+
+    The darkest value of each channel becomes 0 and the brightest 255; a channel with
+    one value only is left unchanged.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+    """
+    images = as_images(images)
+    return apply_tables(images, auto_contrast_tables(histograms(images)))
+
+
+# Inclusive-prefix matrix: cumsum as a matmul, exact in float32 for counts < 2**24.
+def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
+    upper = tf.linalg.band_part(tf.ones([_BINS, _BINS], tf.float32), 0, -1)
+    strictly_upper = upper - tf.eye(_BINS)
+    flat = tf.reshape(tf.cast(hist, tf.float32), [-1, _BINS])
+    return tf.reshape(tf.matmul(flat, strictly_upper), tf.shape(hist))
+
+
+def equalize_tables(hist: tf.Tensor) -> tf.Tensor:
+    """PIL's `ImageOps.equalize` tables for int32 histograms `[..., 256]`.
+
+    `step = (total - count of the last non-empty bin) // 255`; entry i is
+    `(step // 2 + count of values below i) // step`, clipped to 255 (as PIL's
+    `Image.point` clips). One non-empty bin or `step == 0` gives the identity.
+    All integer arithmetic, done in float64 where exact. (Pillow divided by 256
+    in older releases; this follows the current one.)
+    """
+    hist64 = tf.cast(hist, tf.float64)
+    _, hi = _bin_range(hist)
+    last = tf.reduce_sum(
+        tf.where(tf.range(_BINS, dtype=tf.float32) == hi[..., tf.newaxis], hist64, 0.0), axis=-1
+    )
+    total = tf.reduce_sum(hist64, axis=-1)
+    nonempty = tf.reduce_sum(tf.cast(hist > 0, tf.float64), axis=-1)
+    step = tf.floor((total - last) / 255.0)
+    valid = (nonempty > 1.0) & (step > 0.0)
+    safe_step = tf.where(valid, step, 1.0)[..., tf.newaxis]
+    below = tf.cast(_exclusive_cumsum(hist), tf.float64)
+    value = tf.floor((tf.floor(safe_step / 2.0) + below) / safe_step)
+    value = tf.minimum(value, 255.0)
+    ix = tf.range(_BINS, dtype=tf.float64)
+    return tf.cast(tf.where(valid[..., tf.newaxis], value, ix), tf.float32)
+
+
+def equalize(images: tf.Tensor) -> tf.Tensor:
+    """Equalizes each channel's histogram, as `PIL.ImageOps.equalize(img)`.
+
+    Args:
+        images: float32 `[B, H, W, C]`, values in [0, 255].
+    """
+    images = as_images(images)
+    return apply_tables(images, equalize_tables(histograms(images)))

@@ -1,0 +1,177 @@
+"""The op table: one record per op, written once as data.
+
+The sampler (`rand_augment`), the docs page `docs/ops.md` and the completeness tests
+are all derived from `OPS`. A record says which kernel runs, which family applies it in
+the fused path, and how a magnitude m in [0, 1] becomes the kernel's parameter:
+
+    parameter = low + sign * (high - low) * m        (sign = +-1 if `signed`, else +1)
+
+then, where set, multiplied by the image width or height (`relative_to`) and rounded
+(`rounded`). Magnitude 0 gives `low`, the identity, for every op; the strength grows
+with m. Changing a range changes users' results: it is a breaking change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from randaugment import ops
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One RandAugment op.
+
+    Attributes:
+        name: the op's one spelling, everywhere (config, errors, docs).
+        kernel: `randaugment.ops.<name>`.
+        family: how the fused path applies it: "identity", "geometric" (one affine
+            warp), "value" (one 256-entry table per image and channel), "blend"
+            (blend with a degenerate image) or "cutout".
+        low: the parameter at magnitude 0 (the identity), or None for ops without one.
+        high: the parameter at magnitude 1.
+        signed: whether a random sign flips the deviation from `low`.
+        relative_to: None, "width", "height" or "shorter side": the parameter is a
+            fraction of that side, in pixels once multiplied.
+        rounded: whether the parameter is rounded to an integer (posterize's bits).
+        unit: what the parameter means, for the docs.
+        default: whether the op is one of the paper's 14 (drawn by default).
+    """
+
+    name: str
+    kernel: Callable
+    family: str
+    low: float | None = None
+    high: float | None = None
+    signed: bool = False
+    relative_to: str | None = None
+    rounded: bool = False
+    unit: str = ""
+    default: bool = True
+
+    @property
+    def has_parameter(self) -> bool:
+        return self.low is not None
+
+    def parameter(self, magnitude, sign=1.0, height=None, width=None) -> tf.Tensor:
+        """The kernel parameter for `magnitude` (float or float32 tensor), as float32.
+
+        Args:
+            magnitude: in [0, 1], scalar or `[B]`.
+            sign: +1 or -1 (ignored unless `signed`), broadcasting with `magnitude`.
+            height, width: image size, needed when `relative_to` is set.
+        """
+        if not self.has_parameter:
+            raise ValueError(f"Op {self.name!r} has no parameter.")
+        magnitude = tf.cast(magnitude, tf.float32)
+        sign = tf.cast(sign, tf.float32) if self.signed else 1.0
+        value = self.low + sign * (self.high - self.low) * magnitude
+        if self.relative_to is not None:
+            if self.relative_to == "shorter side" and height is not None and width is not None:
+                side = tf.minimum(tf.cast(height, tf.float32), tf.cast(width, tf.float32))
+            else:
+                side = {"width": width, "height": height}.get(self.relative_to)
+            if side is None:
+                raise ValueError(f"Op {self.name!r} needs the image {self.relative_to}.")
+            value = value * tf.cast(side, tf.float32)
+        if self.rounded:
+            value = tf.round(value)
+        return value
+
+    def describe_range(self) -> str:
+        """The parameter at magnitudes 0 and 1, in words (for the docs)."""
+        if not self.has_parameter:
+            return "no parameter"
+        sign = "+-" if self.signed else ""
+        high = (
+            f"{sign}{self.high - self.low:g}"
+            if self.signed and self.low
+            else f"{sign}{self.high:g}"
+        )
+        low = f"{self.low:g}"
+        if self.signed and self.low:
+            span = f"{low} {high}"
+        else:
+            span = high
+        rel = f" x image {self.relative_to}" if self.relative_to else ""
+        rnd = ", rounded" if self.rounded else ""
+        return f"{low} -> {span}{rel}{rnd}"
+
+
+OPS: tuple[OpSpec, ...] = (
+    OpSpec("identity", ops.identity, "identity"),
+    OpSpec("auto_contrast", ops.auto_contrast, "value"),
+    OpSpec("equalize", ops.equalize, "value"),
+    OpSpec("rotate", ops.rotate, "geometric", 0.0, 30.0, signed=True, unit="degrees"),
+    OpSpec("shear_x", ops.shear_x, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
+    OpSpec("shear_y", ops.shear_y, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
+    # 0.45 of the side: torchvision uses 150/331, the TF code 100/224.
+    OpSpec(
+        "translate_x",
+        ops.translate_x,
+        "geometric",
+        0.0,
+        0.45,
+        signed=True,
+        relative_to="width",
+        unit="pixels",
+    ),
+    OpSpec(
+        "translate_y",
+        ops.translate_y,
+        "geometric",
+        0.0,
+        0.45,
+        signed=True,
+        relative_to="height",
+        unit="pixels",
+    ),
+    OpSpec("brightness", ops.brightness, "value", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("color", ops.color, "blend", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("contrast", ops.contrast, "value", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("sharpness", ops.sharpness, "blend", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("posterize", ops.posterize, "value", 8.0, 4.0, rounded=True, unit="bits kept"),
+    OpSpec("solarize", ops.solarize, "value", 256.0, 0.0, unit="threshold"),
+    # Opt-in extras of the original TF code.
+    OpSpec("invert", ops.invert, "value", default=False),
+    OpSpec(
+        "solarize_add",
+        ops.solarize_add,
+        "value",
+        0.0,
+        110.0,
+        unit="added to pixels < 128",
+        default=False,
+    ),
+    # Side of the square, 0.4 of the shorter side at magnitude 1 (the TF code used
+    # a side of 80 pixels at 224x224, 0.36).
+    OpSpec(
+        "cutout",
+        ops.cutout,
+        "cutout",
+        0.0,
+        0.4,
+        relative_to="shorter side",
+        unit="side in pixels (fraction of the shorter side)",
+        default=False,
+    ),
+)
+
+OPS_BY_NAME: dict[str, OpSpec] = {spec.name: spec for spec in OPS}
+
+DEFAULT_OPS: tuple[str, ...] = tuple(spec.name for spec in OPS if spec.default)
+GEOMETRIC_OPS: tuple[str, ...] = tuple(spec.name for spec in OPS if spec.family == "geometric")
+
+
+def available_ops() -> tuple[str, ...]:
+    """Names of every op in the table, the paper's 14 first.
+
+    Example:
+        >>> import randaugment
+        >>> randaugment.available_ops()[:3]
+        ('identity', 'auto_contrast', 'equalize')
+    """
+    return tuple(OPS_BY_NAME)
