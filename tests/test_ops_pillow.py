@@ -604,3 +604,30 @@ def test_color_and_contrast_reject_other_channel_counts(op, channels):
     images = tf.zeros([2, 5, 5, channels])
     with pytest.raises(ValueError, match="channel"):
         getattr(ops, op)(images, tf.constant([0.5, 1.5]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(224, 224), (97, 160)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("op", sorted(op for op in PIL_REFERENCES if op != "cutout"))
+def test_matches_pillow_large_photographs(op, size, make_photos):
+    """As test_matches_pillow at training sizes (slow: run with ``pytest -m slow``)."""
+
+    @dataclass(frozen=True)
+    class Case:
+        height: int
+        width: int
+
+        def make(self, n):
+            return make_photos(n, self.height, self.width)
+
+        def __str__(self):
+            return f"photo-rgb-{self.height}x{self.width}"
+
+    check_op(op, Case(*size))
+    if op in GEOMETRIC_OPS:
+        case = Case(*size)
+        params = _params_for(op, *size)
+        images = case.make(len(params))
+        out = run_kernel(op, images, params, interpolation="bilinear")
+        ref = reference_batch(op, images, params, interpolation="bilinear")
+        _bilinear_compare(op, case, params, images, out, ref)
