@@ -68,7 +68,10 @@ class OpSpec:
             raise ValueError(f"Op {self.name!r} has no parameter.")
         magnitude = tf.cast(magnitude, tf.float32)
         sign = tf.cast(sign, tf.float32) if self.signed else 1.0
-        value = self.low + sign * (self.high - self.low) * magnitude
+        # The `maximum`s are no-ops that keep compilers from fusing a product into the
+        # following add (one rounding instead of two), so that every backend computes
+        # the same parameter bit for bit.
+        value = self.low + tf.maximum(sign * (self.high - self.low) * magnitude, -3.0e38)
         if self.relative_to is not None:
             if self.relative_to == "shorter side" and height is not None and width is not None:
                 side = tf.minimum(tf.cast(height, tf.float32), tf.cast(width, tf.float32))
@@ -76,7 +79,7 @@ class OpSpec:
                 side = {"width": width, "height": height}.get(self.relative_to)
             if side is None:
                 raise ValueError(f"Op {self.name!r} needs the image {self.relative_to}.")
-            value = value * tf.cast(side, tf.float32)
+            value = tf.maximum(value * tf.cast(side, tf.float32), -3.0e38)
         if self.rounded:
             value = tf.round(value)
         return value

@@ -48,7 +48,7 @@ def contrast_means(images: tf.Tensor) -> tf.Tensor:
 
 def contrast_values(x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     """The contrast blend given the per-image grayscale means; all args broadcast."""
-    return blend(tf.zeros_like(x) + means, x, factor)
+    return blend(means, x, factor)
 
 
 def contrast(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:

@@ -72,7 +72,10 @@ def blend(degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor) -> tf.Ten
     cannot change the result, because nothing is left to round inside float64.
     `factor` broadcasts against the images (per image: `[B, 1, 1, 1]`).
     """
-    degenerate = degenerate + tf.zeros_like(images)
+    # `degenerate` broadcasts (a scalar, a per-image mean, a 1-channel gray image).
+    # No zeros_like() of a partition here: Grappler's symbolic shapes treat all
+    # outputs of a dynamic_partition alike and mixed them up once.
+    degenerate = tf.cast(degenerate, tf.float32)
     diff = tf.cast(images - degenerate, tf.float64)
     factor = tf.cast(tf.cast(factor, tf.float32), tf.float64)
     product = tf.cast(tf.cast(factor * diff, tf.float32), tf.float64)

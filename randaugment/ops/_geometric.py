@@ -141,6 +141,16 @@ def warp_affine(
     return tf.where(inside[..., tf.newaxis], out, fill)
 
 
+# (Not zeros_like/ones_like: the parameters may be a dynamic_partition output, whose
+# shape Grappler's symbolic shape inference confuses with its siblings'.)
+def _zeros(p):
+    return tf.cast(p, tf.float64) * 0.0
+
+
+def _ones(p):
+    return tf.cast(p, tf.float64) * 0.0 + 1.0
+
+
 def _coefficients(a0, a1, a2, a3, a4, a5) -> tf.Tensor:
     return tf.stack([tf.cast(v, tf.float64) for v in (a0, a1, a2, a3, a4, a5)], axis=1)
 
@@ -153,9 +163,35 @@ def rotation_coefficients(angles: tf.Tensor, height, width) -> tf.Tensor:
     cos, sin = tf.cos(theta), tf.sin(theta)
     cx = tf.cast(width, tf.float64) / 2.0
     cy = tf.cast(height, tf.float64) / 2.0
-    c = cos * -cx + sin * -cy + cx
-    f = -sin * -cx + cos * -cy + cy
+    # Each product is kept apart from the following add (PIL rounds them separately).
+    c = _no_contract(_no_contract(cos * -cx) + _no_contract(sin * -cy)) + cx
+    f = _no_contract(_no_contract(-sin * -cx) + _no_contract(cos * -cy)) + cy
     return _coefficients(cos, sin, c, -sin, cos, f)
+
+
+def _no_contract(x: tf.Tensor) -> tf.Tensor:
+    """A no-op `maximum` that keeps compilers from fusing `x` into a multiply-add."""
+    return tf.maximum(x, tf.constant(-1.0e300, x.dtype))
+
+
+def shear_x_coefficients(s, height, width):
+    return _coefficients(_ones(s), s, _zeros(s), _zeros(s), _ones(s), _zeros(s))
+
+
+def shear_y_coefficients(s, height, width):
+    return _coefficients(_ones(s), _zeros(s), _zeros(s), s, _ones(s), _zeros(s))
+
+
+def translate_x_coefficients(t, height, width):
+    return _coefficients(_ones(t), _zeros(t), t, _zeros(t), _ones(t), _zeros(t))
+
+
+def translate_y_coefficients(t, height, width):
+    return _coefficients(_ones(t), _zeros(t), _zeros(t), _zeros(t), _ones(t), t)
+
+
+def identity_coefficients(p, height, width):
+    return _coefficients(_ones(p), _zeros(p), _zeros(p), _zeros(p), _ones(p), _zeros(p))
 
 
 def _geometric(name, images, params, coeff_fn, fill_value, interpolation):
@@ -164,14 +200,6 @@ def _geometric(name, images, params, coeff_fn, fill_value, interpolation):
     check_interpolation(interpolation)
     shape = tf.shape(images)
     return warp_affine(images, coeff_fn(params, shape[1], shape[2]), fill_value, interpolation)
-
-
-def _zeros(p):
-    return tf.zeros_like(p, dtype=tf.float64)
-
-
-def _ones(p):
-    return tf.ones_like(p, dtype=tf.float64)
 
 
 def rotate(images, angles, *, fill_value: float = 128.0, interpolation: str = "nearest"):
@@ -199,10 +227,9 @@ def shear_x(images, factors, *, fill_value: float = 128.0, interpolation: str = 
         interpolation: "nearest" (default) or "bilinear".
     """
 
-    def coeffs(s, h, w):
-        return _coefficients(_ones(s), s, _zeros(s), _zeros(s), _ones(s), _zeros(s))
-
-    return _geometric("factors", images, factors, coeffs, fill_value, interpolation)
+    return _geometric(
+        "factors", images, factors, COEFFICIENTS["shear_x"], fill_value, interpolation
+    )
 
 
 def shear_y(images, factors, *, fill_value: float = 128.0, interpolation: str = "nearest"):
@@ -215,10 +242,9 @@ def shear_y(images, factors, *, fill_value: float = 128.0, interpolation: str = 
         interpolation: "nearest" (default) or "bilinear".
     """
 
-    def coeffs(s, h, w):
-        return _coefficients(_ones(s), _zeros(s), _zeros(s), s, _ones(s), _zeros(s))
-
-    return _geometric("factors", images, factors, coeffs, fill_value, interpolation)
+    return _geometric(
+        "factors", images, factors, COEFFICIENTS["shear_y"], fill_value, interpolation
+    )
 
 
 def translate_x(images, pixels, *, fill_value: float = 128.0, interpolation: str = "nearest"):
@@ -234,10 +260,9 @@ def translate_x(images, pixels, *, fill_value: float = 128.0, interpolation: str
         interpolation: "nearest" (default) or "bilinear".
     """
 
-    def coeffs(t, h, w):
-        return _coefficients(_ones(t), _zeros(t), t, _zeros(t), _ones(t), _zeros(t))
-
-    return _geometric("pixels", images, pixels, coeffs, fill_value, interpolation)
+    return _geometric(
+        "pixels", images, pixels, COEFFICIENTS["translate_x"], fill_value, interpolation
+    )
 
 
 def translate_y(images, pixels, *, fill_value: float = 128.0, interpolation: str = "nearest"):
@@ -250,10 +275,19 @@ def translate_y(images, pixels, *, fill_value: float = 128.0, interpolation: str
         interpolation: "nearest" (default) or "bilinear".
     """
 
-    def coeffs(t, h, w):
-        return _coefficients(_ones(t), _zeros(t), _zeros(t), _zeros(t), _ones(t), t)
+    return _geometric(
+        "pixels", images, pixels, COEFFICIENTS["translate_y"], fill_value, interpolation
+    )
 
-    return _geometric("pixels", images, pixels, coeffs, fill_value, interpolation)
+
+#: Affine coefficients (float64 `[B, 6]`) of each geometric op, from its parameter.
+COEFFICIENTS = {
+    "rotate": rotation_coefficients,
+    "shear_x": shear_x_coefficients,
+    "shear_y": shear_y_coefficients,
+    "translate_x": translate_x_coefficients,
+    "translate_y": translate_y_coefficients,
+}
 
 
 def cutout(images, sizes, centers, *, fill_value: float = 128.0):

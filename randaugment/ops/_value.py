@@ -38,7 +38,9 @@ def invert(images: tf.Tensor) -> tf.Tensor:
 def posterize_values(x: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
     """Keeps the `bits` high bits of each value; `bits` broadcasts against `x`."""
     bits = tf.clip_by_value(tf.round(bits), 0.0, 8.0)
-    step = tf.pow(2.0, 8.0 - bits)
+    # 2 ** (8 - bits) from a table: tf.pow is not exact in every mode.
+    steps = tf.constant([2.0 ** (8 - b) for b in range(9)], tf.float32)
+    step = tf.gather(steps, tf.cast(bits, tf.int32))
     return tf.floor(x / step) * step
 
 
@@ -93,7 +95,7 @@ def solarize_add(images: tf.Tensor, addition: tf.Tensor, threshold: float = 128.
 
 
 def brightness_values(x: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
-    return blend(tf.zeros_like(x), x, factor)
+    return blend(0.0, x, factor)
 
 
 def brightness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
@@ -123,7 +125,7 @@ def histograms(images: tf.Tensor) -> tf.Tensor:
     base = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
     ids = tf.reshape(values + base, [-1])
     counts = tf.math.unsorted_segment_sum(
-        tf.ones_like(ids, dtype=tf.float32), ids, num_segments=batch * channels * _BINS
+        tf.cast(ids >= 0, tf.float32), ids, num_segments=batch * channels * _BINS
     )
     return tf.cast(tf.reshape(counts, [batch, channels, _BINS]), tf.int32)
 
