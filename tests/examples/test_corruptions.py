@@ -416,7 +416,9 @@ def _motion_blur_loop(img: np.ndarray, radius: float, sigma: float, angle: float
                 for i, (oy, ox) in enumerate(offs):
                     yy, xx = min(max(y + oy, 0), h - 1), min(max(x + ox, 0), w - 1)
                     acc += k[i] * 257.0 * img[yy, xx, ch]
-                out[y, x, ch] = min(255, math.floor(acc / 257.0 + 0.5))
+                # 16-bit quantum rounded, then exported to 8 bits by truncation
+                # (as ImageMagick 6.9 Q16 writes the PNG).
+                out[y, x, ch] = min(65535, math.floor(acc + 0.5)) // 257
     return out
 
 
