@@ -64,23 +64,27 @@ def check_channels(images: tf.Tensor, allowed: tuple[int, ...], op: str) -> int:
 def blend(degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     """PIL's `Image.blend(degenerate, image, factor)` on uint8-valued float32 images.
 
-    PIL computes `temp = d + f * (x - d)` in float32 (two roundings: the product, then
-    the sum), truncates to uint8 and clips when it extrapolates. The same two
-    roundings are reproduced here exactly, whatever the backend: the product and the
-    sum are computed in float64, where they are exact, and each is rounded to float32
-    by a cast. A fused multiply-add (which XLA and GPUs may use for `d + f * (x - d)`)
-    cannot change the result, because nothing is left to round inside float64.
-    `factor` broadcasts against the images (per image: `[B, 1, 1, 1]`).
+    Returns `clip(floor(d + f * (x - d)), 0, 255)`, computed exactly: with f a float32
+    and integer x, d in [0, 255], the product and the sum are exact in float64, so no
+    rounding happens and every backend (graph, XLA with its excess precision and
+    fused multiply-adds, GPU) gives the same result.
+
+    PIL computes the same expression in float32, rounding the product and the sum,
+    then truncates. The two agree except where the exact value lies within about
+    3e-5 of an integer and PIL's rounding crosses it (PIL's result is then one level
+    off the exact one): about one pixel in 10^4 for random factors, none for factors
+    with few significant bits. Tested against Pillow within 1 level.
+
+    `degenerate` broadcasts against `images` (a scalar, a per-image mean `[B, 1, 1, 1]`,
+    a one-channel gray image); `factor` too (per image: `[B, 1, 1, 1]`).
     """
-    # `degenerate` broadcasts (a scalar, a per-image mean, a 1-channel gray image).
     # No zeros_like() of a partition here: Grappler's symbolic shapes treat all
     # outputs of a dynamic_partition alike and mixed them up once.
-    degenerate = tf.cast(degenerate, tf.float32)
-    diff = tf.cast(images - degenerate, tf.float64)
+    degenerate = tf.cast(degenerate, tf.float64)
+    diff = tf.cast(images, tf.float64) - degenerate
     factor = tf.cast(tf.cast(factor, tf.float32), tf.float64)
-    product = tf.cast(tf.cast(factor * diff, tf.float32), tf.float64)
-    out = tf.cast(tf.cast(degenerate, tf.float64) + product, tf.float32)
-    return tf.clip_by_value(tf.floor(out), 0.0, 255.0)
+    out = tf.floor(degenerate + factor * diff)
+    return tf.cast(tf.clip_by_value(out, 0.0, 255.0), tf.float32)
 
 
 def luminance(images: tf.Tensor) -> tf.Tensor:
