@@ -1,0 +1,661 @@
+"""Images per second of RandAugment pipelines: this library against its peers.
+
+Run ``python -m benchmarks.throughput`` (about 10-15 min on 2 cores) or
+``python -m benchmarks.throughput --quick`` (under 2 min).  See
+``benchmarks/README.md`` for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_T0 = time.perf_counter()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")
+
+from benchmarks import measure, report, variants  # noqa: E402
+from benchmarks.data import make_images  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+GROUPS = ("main", "n_ops", "size", "batch", "model")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.perf_counter() - _T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Settings
+
+
+@dataclasses.dataclass
+class Settings:
+    sizes: list[int]
+    batch_size: int
+    reps: int
+    target_seconds: float  # length of one timed pass
+    calib_seconds: float
+    warmup: int  # batches discarded after the first one, in steady state
+    budget: float  # seconds per point, all reps; reps are cut to fit
+    slow_batch_s: float  # a batch slower than this: 1 rep, no per-epoch pass
+    max_mb: float  # images held in memory per size
+    epoch: bool
+    groups: list[str]
+    variant_keys: list[str]
+    n_ops_values: list[int]
+    sweep_sizes: list[int]
+    sweep_batches: list[int]
+    sweep_size: int
+    data: str
+    seed: int
+
+
+def settings_from_args(a) -> Settings:
+    quick = a.quick
+    s = Settings(
+        sizes=[32] if quick else [32, 72, 224],
+        batch_size=128,
+        reps=2 if quick else 5,
+        target_seconds=0.2 if quick else 0.8,
+        calib_seconds=0.1 if quick else 0.4,
+        warmup=1 if quick else 2,
+        budget=3.0 if quick else 16.0,
+        slow_batch_s=1.0 if quick else 2.5,
+        max_mb=16 if quick else 256,
+        epoch=True,
+        groups=["main", "n_ops", "model"] if quick else list(GROUPS),
+        variant_keys=list(variants.MAIN_VARIANTS),
+        n_ops_values=[1, 3] if quick else [0, 1, 2, 3, 4, 5],
+        sweep_sizes=[48] if quick else [48, 112, 160],
+        sweep_batches=[64] if quick else [16, 32, 64, 256, 512],
+        sweep_size=32 if quick else 72,
+        data="synthetic",
+        seed=0,
+    )
+    for name in (
+        "batch_size",
+        "reps",
+        "target_seconds",
+        "warmup",
+        "budget",
+        "max_mb",
+        "data",
+        "seed",
+    ):
+        v = getattr(a, name)
+        if v is not None:
+            setattr(s, name, v)
+    if a.sizes:
+        s.sizes = [int(v) for v in a.sizes.split(",")]
+    if a.variants:
+        s.variant_keys = [v.strip() for v in a.variants.split(",") if v.strip()]
+        unknown = set(s.variant_keys) - set(variants.MAIN_VARIANTS)
+        if unknown:
+            raise SystemExit(
+                f"unknown variants {sorted(unknown)}; known: {list(variants.MAIN_VARIANTS)}"
+            )
+    if a.groups:
+        s.groups = [g.strip() for g in a.groups.split(",") if g.strip() and g.strip() != "none"]
+        unknown = set(s.groups) - set(GROUPS)
+        if unknown:
+            raise SystemExit(f"unknown groups {sorted(unknown)}; known: {list(GROUPS)}")
+    if a.n_ops:
+        s.n_ops_values = [int(v) for v in a.n_ops.split(",")]
+    if a.sweep_sizes:
+        s.sweep_sizes = [int(v) for v in a.sweep_sizes.split(",")]
+    if a.sweep_batches:
+        s.sweep_batches = [int(v) for v in a.sweep_batches.split(",")]
+    if a.no_epoch:
+        s.epoch = False
+    return s
+
+
+# --------------------------------------------------------------------------
+# Data, held once per size
+
+
+class Data:
+    def __init__(self, st: Settings):
+        self.st = st
+        self.np: dict[int, np.ndarray] = {}
+        self.tf: dict[int, tf.Tensor] = {}
+
+    def n_max(self, size: int, batch_size: int) -> int:
+        """Images held for ``size``: within ``max_mb``, a multiple of 512 (so of
+        every batch size of the sweeps) where that fits, of ``batch_size`` else."""
+        n = int(self.st.max_mb * 2**20 // (size * size * 3))
+        unit = 512 if n >= 512 and 512 % batch_size == 0 else batch_size
+        return max(n // unit * unit, batch_size)
+
+    def get(self, size: int, n: int):
+        if size not in self.np or self.np[size].shape[0] < n:
+            log(f"  generating {n} {self.st.data} images of {size}x{size}")
+            self.np[size] = make_images(self.st.data, n, size, self.st.seed)
+            self.tf[size] = tf.constant(self.np[size])
+        return self.np[size], self.tf[size]
+
+
+# --------------------------------------------------------------------------
+# torchvision in a child process
+
+
+class TorchClient:
+    def __init__(self):
+        self.proc = None
+        self.sizes: dict[int, int] = {}
+        self.versions: dict[str, str] = {}
+
+    def _start(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.torch_runner"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=str(REPO),
+        )
+
+    def call(self, **msg) -> dict:
+        if self.proc is None:
+            self._start()
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"torch runner exited (code {self.proc.poll()})")
+        reply = json.loads(line)
+        if not reply.pop("ok"):
+            raise RuntimeError(reply["error"])
+        return reply
+
+    def setup(self, st: Settings, size: int, n: int):
+        if self.sizes.get(size, 0) >= n:
+            return
+        reply = self.call(cmd="setup", kind=st.data, n=n, size=size, seed=st.seed)
+        self.versions = {k: v for k, v in reply.items() if k in ("torch", "torchvision")}
+        self.sizes[size] = n
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+
+
+# --------------------------------------------------------------------------
+# Points: one variant at one size and batch size
+
+
+@dataclasses.dataclass
+class Point:
+    group: str
+    variant: variants.Variant
+    size: int
+    batch_size: int
+    extra: dict = dataclasses.field(default_factory=dict)
+    # Decided by calibration:
+    n_images: int = 0
+    n_batches: int = 0
+    reps: int = 0
+    warmup: int = 0
+    do_epoch: bool = False
+    calibration: dict = dataclasses.field(default_factory=dict)
+    # Built once and reused by every rep, as fit() reuses one dataset across
+    # epochs: a fresh iterator per pass, never a fresh trace.
+    ds_steady: object = None
+    ds_epoch: object = None
+    steady: list = dataclasses.field(default_factory=list)
+    epochs: list = dataclasses.field(default_factory=list)
+    error: str = ""
+
+    def record(self) -> dict:
+        rates = [r["rate"] for r in self.steady]
+        ep = [r["rate"] for r in self.epochs]
+        d = {
+            "group": self.group,
+            "variant": self.variant.key,
+            "label": self.variant.label,
+            "note": self.variant.note,
+            "size": self.size,
+            "batch_size": self.batch_size,
+            **self.extra,
+            "n_images": self.n_images,
+            "warmup_batches": self.warmup,
+            "reps": len(rates),
+            "first_batch_cold_s": self.calibration.get("first_batch_s"),
+            "steady": summarize(rates),
+            "first_batch_warm_s": summarize([r["first_batch_s"] for r in self.steady]),
+            "epoch": summarize(ep),
+            "epoch_seconds": summarize([r["seconds"] for r in self.epochs]),
+            "raw": {"steady": self.steady, "epoch": self.epochs, "calibration": self.calibration},
+        }
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+def summarize(xs: list[float]) -> dict | None:
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def calibrate(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
+    b = p.batch_size
+    n_max = data.n_max(p.size, b)
+    x_np, x_tf = data.get(p.size, n_max)
+    if p.variant.kind == "torch":
+        torch.setup(st, p.size, n_max)
+        c = torch.call(cmd="calibrate", size=p.size, batch_size=b, min_seconds=st.calib_seconds)
+    else:
+        # The steady-state pipeline repeats all images held for this size; the
+        # per-epoch one covers exactly the images of one timed pass.
+        p.ds_steady = measure.tf_dataset(x_tf, n_max, b, p.variant.build, repeat=True)
+        c = measure.tf_calibrate(p.ds_steady, b, st.calib_seconds)
+    p.calibration = c
+    batch_s = b / c["rate"]
+    slow = batch_s > st.slow_batch_s
+    p.warmup = 1 if slow else st.warmup
+    p.n_batches = (
+        1 if slow else min(max(2, math.ceil(c["rate"] * st.target_seconds / b)), n_max // b)
+    )
+    p.n_images = p.n_batches * b
+    p.do_epoch = st.epoch and not slow and p.group == "main"
+    startup = 0.5
+    rep_cost = (1 + p.warmup + p.n_batches) * batch_s + startup
+    if p.do_epoch:
+        rep_cost += p.n_batches * batch_s + startup
+    p.reps = 1 if slow else max(1, min(st.reps, int(st.budget // rep_cost)))
+    if p.do_epoch and p.variant.kind == "tf":
+        p.ds_epoch = measure.tf_dataset(x_tf, p.n_images, b, p.variant.build, repeat=False)
+    log(
+        f"  {p.variant.key:<16} {p.size:>3}px b{b:<4} first batch {c['first_batch_s']:.2f} s, "
+        f"~{c['rate']:.0f} img/s -> {p.n_batches} batches x {p.reps} reps"
+        + (" + epochs" if p.do_epoch else "")
+        + (" (slow: 1 rep, no per-epoch pass)" if slow else "")
+    )
+
+
+def run_once(p: Point, data: Data, torch: TorchClient) -> None:
+    b = p.batch_size
+    if p.variant.kind == "torch":
+        p.steady.append(
+            torch.call(
+                cmd="steady",
+                size=p.size,
+                batch_size=b,
+                n_images=p.n_images,
+                n_batches=p.n_batches,
+                warmup=p.warmup,
+            )
+        )
+        if p.do_epoch:
+            p.epochs.append(torch.call(cmd="epoch", size=p.size, batch_size=b, n_images=p.n_images))
+        return
+    p.steady.append(measure.tf_steady(p.ds_steady, p.n_batches, b, p.warmup))
+    if p.do_epoch:
+        p.epochs.append(measure.tf_epoch(p.ds_epoch, p.n_images))
+
+
+def run_points(
+    points: list[Point], st: Settings, data: Data, torch: TorchClient, skipped: list
+) -> list[Point]:
+    """Calibrate every point, then run the reps interleaved across points."""
+    live = []
+    for p in points:
+        try:
+            calibrate(p, st, data, torch)
+            live.append(p)
+        except Exception as e:
+            reason = f"failed at {p.size}px: {variants._err(e)}"
+            log(f"SKIP {p.variant.label}: {reason}")
+            skipped.append(
+                {
+                    "variant": p.variant.key,
+                    "label": p.variant.label,
+                    "group": p.group,
+                    "reason": reason,
+                }
+            )
+    max_reps = max((p.reps for p in live), default=0)
+    for rep in range(max_reps):
+        todo = [p for p in live if p.reps > rep]
+        # Rotate the order each rep so no variant always runs first.
+        k = rep % len(todo) if todo else 0
+        for p in todo[k:] + todo[:k]:
+            try:
+                run_once(p, data, torch)
+            except Exception as e:
+                p.error = variants._err(e)
+                p.reps = rep
+                log(f"  {p.variant.key} rep {rep} failed: {p.error}")
+        log(f"  rep {rep + 1}/{max_reps} done")
+    return live
+
+
+# --------------------------------------------------------------------------
+# The layer inside a model
+
+
+def model_group(st: Settings, data: Data, skipped: list) -> list[dict]:
+    import keras
+
+    try:
+        from randaugment import RandAugment
+    except Exception as e:
+        skipped.append(
+            {
+                "variant": "layer_in_model",
+                "label": "RandAugment layer in a model",
+                "group": "model",
+                "reason": f"randaugment not importable ({variants._err(e)})",
+            }
+        )
+        log(f"SKIP RandAugment layer in a model: {skipped[-1]['reason']}")
+        return []
+    size, b = st.sweep_size, st.batch_size
+
+    class Timer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.t = []
+
+        def on_train_begin(self, logs=None):
+            self.t = [time.perf_counter()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.t.append(time.perf_counter())
+
+    def build(with_layer: bool, jit: bool):
+        inputs = keras.Input((size, size, 3), dtype="uint8")
+        h = inputs
+        if with_layer:
+            h = RandAugment(
+                value_range=(0, 255),
+                augmentations_per_image=3,
+                magnitude=0.8,
+                seed=variants.BASE_SEED,
+            )(h)
+        h = keras.layers.Rescaling(1.0 / 255)(h)
+        h = keras.layers.GlobalAveragePooling2D()(h)
+        outputs = keras.layers.Dense(10)(h)
+        m = keras.Model(inputs, outputs)
+        m.compile(
+            optimizer="sgd",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit,
+        )
+        return m
+
+    n_max = data.n_max(size, b)
+    _, x_tf = data.get(size, n_max)
+    y = tf.constant(np.random.default_rng(0).integers(0, 10, n_max).astype(np.int32))
+    # One dataset for every fit() call: each call makes a fresh iterator.
+    ds_fit = tf.data.Dataset.from_tensor_slices((x_tf, y)).take(n_max).repeat().batch(b)
+    ds_fit = ds_fit.prefetch(tf.data.AUTOTUNE)
+
+    def fit(m, n_batches, warm):
+        timer = Timer()
+        m.fit(
+            ds_fit,
+            steps_per_epoch=1 + warm + n_batches,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=[timer],
+        )
+        t = timer.t
+        return {
+            "first_batch_s": t[1] - t[0],
+            "seconds": t[-1] - t[1 + warm],
+            "rate": n_batches * b / (t[-1] - t[1 + warm]),
+        }
+
+    cases = []
+    for with_layer in (False, True):
+        for jit in (False, True):
+            key = f"model_{'layer' if with_layer else 'nolayer'}{'_xla' if jit else ''}"
+            label = (
+                ("RandAugment layer" if with_layer else "no augmentation")
+                + " in model, "
+                + ("jit_compile=True" if jit else "jit_compile=False")
+            )
+            try:
+                m = build(with_layer, jit)
+                t0 = time.perf_counter()
+                c = fit(m, 3, 1)
+                c["first_batch_s"] = c["first_batch_s"]
+                c["build_and_first_fit_s"] = time.perf_counter() - t0
+                n = min(max(3, math.ceil(c["rate"] * st.target_seconds / b)), 200)
+                log(
+                    f"  {key:<20} {size}px b{b} first batch {c['first_batch_s']:.2f} s, ~{c['rate']:.0f} img/s -> {n} batches"
+                )
+                cases.append({"key": key, "label": label, "model": m, "n": n, "cal": c, "runs": []})
+            except Exception as e:
+                reason = variants._err(e)
+                skipped.append({"variant": key, "label": label, "group": "model", "reason": reason})
+                log(f"SKIP {label}: {reason}")
+    for rep in range(st.reps):
+        for c in cases[rep % max(len(cases), 1) :] + cases[: rep % max(len(cases), 1)]:
+            try:
+                c["runs"].append(fit(c["model"], c["n"], st.warmup))
+            except Exception as e:
+                log(f"  {c['key']} rep {rep} failed: {variants._err(e)}")
+    out = []
+    for c in cases:
+        out.append(
+            {
+                "group": "model",
+                "variant": c["key"],
+                "label": c["label"],
+                "note": "keras.Model(uint8 input -> [RandAugment(value_range=(0, 255), augmentations_per_image=3, magnitude=0.8)] -> Rescaling -> GlobalAveragePooling2D -> Dense(10)), fit() with SGD; images/s of training steps",
+                "size": size,
+                "batch_size": b,
+                "n_images": c["n"] * b,
+                "reps": len(c["runs"]),
+                "first_batch_cold_s": c["cal"]["first_batch_s"],
+                "steady": summarize([r["rate"] for r in c["runs"]]),
+                "first_batch_warm_s": summarize([r["first_batch_s"] for r in c["runs"]]),
+                "epoch": None,
+                "raw": {"steady": c["runs"], "calibration": c["cal"]},
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Main
+
+
+def build_variants(keys, skipped):
+    built = {}
+    for key in keys:
+        v = variants.MAIN_VARIANTS[key]()
+        if isinstance(v, variants.Skip):
+            log(f"SKIP {v.label}: {v.reason}")
+            skipped.append(
+                {"variant": v.key, "label": v.label, "group": "main", "reason": v.reason}
+            )
+        else:
+            built[key] = v
+    return built
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="a reduced run, under 2 minutes")
+    ap.add_argument(
+        "--sizes", help="comma-separated image sizes of the main table (default 32,72,224)"
+    )
+    ap.add_argument(
+        "--variants", help=f"comma-separated subset of {','.join(variants.MAIN_VARIANTS)}"
+    )
+    ap.add_argument("--groups", help=f"comma-separated subset of {','.join(GROUPS)}, or none")
+    ap.add_argument("--n-ops", help="N values of the n_ops sweep (default 0..5)")
+    ap.add_argument("--sweep-sizes", help="extra sizes of the size sweep (default 48,112,160)")
+    ap.add_argument(
+        "--sweep-batches", help="batch sizes of the batch sweep (default 16,32,64,256,512)"
+    )
+    ap.add_argument("--batch-size", type=int, help="batch size of the main table (default 128)")
+    ap.add_argument("--reps", type=int, help="timed repetitions per point (default 5, quick 2)")
+    ap.add_argument("--target-seconds", type=float, help="length of one timed pass (default 0.8 s)")
+    ap.add_argument("--warmup", type=int, help="batches discarded after the first one (default 2)")
+    ap.add_argument(
+        "--budget", type=float, help="seconds per point over all reps; reps are cut to fit"
+    )
+    ap.add_argument("--max-mb", type=float, help="MB of images held per size (default 256)")
+    ap.add_argument(
+        "--data",
+        choices=["synthetic", "photos"],
+        help="image-like synthetic data (default) or crops of scikit-image's photos",
+    )
+    ap.add_argument("--seed", type=int, help="data seed")
+    ap.add_argument(
+        "--no-epoch", action="store_true", help="skip the per-epoch (fresh iterator) passes"
+    )
+    ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--out-dir", default=str(RESULTS_DIR), help="where the JSON and PNG go")
+    ap.add_argument(
+        "--name", help="file stem of the outputs (default throughput-<UTC time>, quick-<UTC time>)"
+    )
+    a = ap.parse_args(argv)
+    st = settings_from_args(a)
+
+    t_start = time.perf_counter()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    log(
+        f"randaugment throughput benchmark, {'quick' if a.quick else 'default'} run, started {started}"
+    )
+    skipped: list[dict] = []
+    data = Data(st)
+    torch = TorchClient()
+    records: list[dict] = []
+    load_start = os.getloadavg()
+    try:
+        built = build_variants(st.variant_keys, skipped)
+        if "main" in st.groups and built:
+            log(f"== main table: sizes {st.sizes}, batch {st.batch_size}")
+            pts = [
+                Point("main", v, size, st.batch_size) for size in st.sizes for v in built.values()
+            ]
+            records += [p.record() for p in run_points(pts, st, data, torch, skipped)]
+
+        ours_graph = variants.ours(3, 0.8, False)
+        ours_xla = variants.ours(3, 0.8, True)
+        have_ours = not isinstance(ours_graph, variants.Skip)
+        sweeps = [g for g in st.groups if g in ("n_ops", "size", "batch", "model")]
+        if sweeps and not have_ours:
+            log(f"SKIP sweeps {sweeps}: {ours_graph.reason}")
+            skipped.append(
+                {
+                    "variant": "ours",
+                    "label": "randaugment sweeps",
+                    "group": ",".join(sweeps),
+                    "reason": ours_graph.reason,
+                }
+            )
+            sweeps = []
+        for g in sweeps:
+            if g == "n_ops":
+                log(f"== throughput against N at {st.sweep_size}px: N in {st.n_ops_values}")
+                pts = []
+                for n in st.n_ops_values:
+                    for jit in (False, True):
+                        v = variants.ours(n, 0.8, jit)
+                        if isinstance(v, variants.Skip):
+                            skipped.append(
+                                {"variant": v.key, "label": v.label, "group": g, "reason": v.reason}
+                            )
+                            continue
+                        pts.append(
+                            Point(g, v, st.sweep_size, st.batch_size, {"num_ops": n, "jit": jit})
+                        )
+            elif g == "size":
+                log(
+                    f"== throughput against image size: {st.sweep_sizes} (the main table has the others)"
+                )
+                pts = [
+                    Point(g, v, size, st.batch_size, {"jit": v is ours_xla})
+                    for size in st.sweep_sizes
+                    for v in (ours_graph, ours_xla)
+                    if not isinstance(v, variants.Skip)
+                ]
+                if "floor" in built:
+                    pts += [
+                        Point(g, built["floor"], size, st.batch_size) for size in st.sweep_sizes
+                    ]
+            elif g == "batch":
+                log(f"== throughput against batch size at {st.sweep_size}px: {st.sweep_batches}")
+                pts = [
+                    Point(g, v, st.sweep_size, bs, {"jit": v is ours_xla})
+                    for bs in st.sweep_batches
+                    for v in (ours_graph, ours_xla)
+                    if not isinstance(v, variants.Skip)
+                ]
+            else:
+                log(f"== the RandAugment layer inside a model at {st.sweep_size}px")
+                records += model_group(st, data, skipped)
+                continue
+            records += [p.record() for p in run_points(pts, st, data, torch, skipped)]
+    finally:
+        torch.close()
+
+    meta = report.metadata(REPO, torch.versions)
+    meta.update(
+        {
+            "started_utc": started,
+            "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "wall_seconds": time.perf_counter() - t_start,
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
+            "argv": sys.argv[1:] if argv is None else list(argv),
+            "quick": a.quick,
+            "settings": dataclasses.asdict(st),
+        }
+    )
+    result = {"meta": meta, "skipped": skipped, "records": records}
+    out_dir = Path(a.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = (
+        a.name
+        or f"{'quick' if a.quick else 'throughput'}-{started.replace(':', '').replace('-', '')}"
+    )
+    json_path = out_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    png_path = None
+    if not a.no_plot:
+        try:
+            png_path = report.plot(result, out_dir / f"{stem}.png")
+        except Exception as e:
+            log(f"no plot: {variants._err(e)}")
+    print(report.markdown(result))
+    print(f"\nRaw results: {json_path}" + (f"\nPlot: {png_path}" if png_path else ""))
+    log(f"done in {meta['wall_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

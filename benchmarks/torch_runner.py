@@ -1,0 +1,159 @@
+"""torchvision side of the benchmark, in its own process.
+
+torch (through triton) and TensorFlow crash when imported into one process
+here (a segmentation fault while importing ``torchvision`` after
+``tensorflow``), and a ``DataLoader`` forking a process that holds
+TensorFlow's thread pools is fragile anyway.  So the harness starts this
+module once as a child process (``python -m benchmarks.torch_runner``) and
+sends it one JSON command per line on stdin; each answer is one JSON line on
+stdout.  The child is idle between commands, so measurements interleave with
+the tf.data ones exactly as the others do.
+
+Commands: ``{"cmd": "setup", "kind", "n", "size", "seed"}`` builds the same
+images as the parent (same generator, same seed); ``calibrate``, ``steady``
+and ``epoch`` mirror :mod:`benchmarks.measure`; ``quit`` ends.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from benchmarks.data import make_images
+
+WORKERS = 2
+
+
+class _Images:
+    """Map-style dataset over an NHWC uint8 array; index ``i`` wraps around."""
+
+    def __init__(self, x: np.ndarray, transform, length: int):
+        self.x = x
+        self.transform = transform
+        self.length = length
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        import torch
+
+        img = torch.from_numpy(self.x[i % len(self.x)]).permute(2, 0, 1)
+        return self.transform(img)
+
+
+def _transform():
+    from torchvision.transforms import v2
+
+    # magnitude 24 of the bins 0..30 (num_magnitude_bins=31) is 0.8 of each
+    # op's range; fill 128 as the TF implementations use.
+    return v2.RandAugment(num_ops=3, magnitude=24, num_magnitude_bins=31, fill=[128, 128, 128])
+
+
+def _loader(x, length, batch_size):
+    import torch.utils.data
+
+    return torch.utils.data.DataLoader(
+        _Images(x, _transform(), length),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=WORKERS,
+    )
+
+
+def calibrate(x, batch_size, min_seconds):
+    loader = _loader(x, 400 * batch_size, batch_size)
+    t0 = time.perf_counter()
+    it = iter(loader)
+    next(it)
+    t1 = time.perf_counter()
+    k, t = 0, t1
+    for _ in it:
+        k += 1
+        t = time.perf_counter()
+        if t - t1 >= min_seconds:
+            break
+    del it
+    return {"first_batch_s": t1 - t0, "rate": k * batch_size / (t - t1)}
+
+
+def steady(x, n_images, n_batches, batch_size, warmup):
+    loader = _loader(x[:n_images], (1 + warmup + n_batches) * batch_size, batch_size)
+    t0 = time.perf_counter()
+    it = iter(loader)
+    next(it)
+    t1 = time.perf_counter()
+    for _ in range(warmup):
+        next(it)
+    t2 = time.perf_counter()
+    for _ in range(n_batches):
+        next(it)
+    t3 = time.perf_counter()
+    del it
+    return {
+        "first_batch_s": t1 - t0,
+        "seconds": t3 - t2,
+        "rate": n_batches * batch_size / (t3 - t2),
+    }
+
+
+def epoch(x, n_images, batch_size):
+    loader = _loader(x[:n_images], n_images, batch_size)
+    t0 = time.perf_counter()
+    for _ in loader:
+        pass
+    t1 = time.perf_counter()
+    return {"seconds": t1 - t0, "rate": n_images / (t1 - t0)}
+
+
+def main() -> None:
+    out = sys.stdout
+    sys.stdout = sys.stderr  # keep stray prints off the protocol channel
+    data: dict[int, np.ndarray] = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        try:
+            cmd = msg["cmd"]
+            if cmd == "quit":
+                break
+            if cmd == "setup":
+                import torch
+                import torchvision
+
+                data[msg["size"]] = make_images(msg["kind"], msg["n"], msg["size"], msg["seed"])
+                _transform()
+                reply = {
+                    "ok": True,
+                    "torch": torch.__version__,
+                    "torchvision": torchvision.__version__,
+                }
+            else:
+                x = data[msg["size"]]
+                b = msg["batch_size"]
+                if cmd == "calibrate":
+                    reply = calibrate(x, b, msg["min_seconds"])
+                elif cmd == "steady":
+                    reply = steady(x, msg["n_images"], msg["n_batches"], b, msg["warmup"])
+                elif cmd == "epoch":
+                    reply = epoch(x, msg["n_images"], b)
+                else:
+                    raise ValueError(f"unknown command {cmd!r}")
+                reply["ok"] = True
+        except Exception as e:
+            reply = {
+                "ok": False,
+                "error": f"{type(e).__name__}: {e}",
+                "trace": traceback.format_exc(),
+            }
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
