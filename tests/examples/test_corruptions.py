@@ -95,7 +95,7 @@ def test_registry_names_and_lists():
         assert corruption.benchmark == (name in C.BENCHMARK_CORRUPTIONS)
 
 
-@pytest.mark.parametrize("name", ["frost", "spatter"])
+@pytest.mark.parametrize("name", ["frost"])
 def test_unavailable_corruptions_say_so(name):
     corruption = C.CORRUPTIONS[name]
     assert not corruption.available and not corruption.faithful
@@ -106,7 +106,8 @@ def test_unavailable_corruptions_say_so(name):
 
 
 def test_all_others_available():
-    assert set(C.available_corruptions()) == RELEASED - {"frost", "spatter"}
+    assert set(C.available_corruptions()) == RELEASED - {"frost"}
+    assert all(C.CORRUPTIONS[n].faithful for n in C.available_corruptions())
 
 
 @pytest.mark.parametrize("bad", [0, 6, 2.5, True])
@@ -123,10 +124,10 @@ def test_bad_input_rejected():
 
 
 RANDOM = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "glass_blur",
-          "motion_blur", "snow", "fog", "elastic_transform")  # fmt: skip
+          "motion_blur", "snow", "fog", "elastic_transform", "spatter")  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(RELEASED - {"frost", "spatter"}))
+@pytest.mark.parametrize("name", sorted(RELEASED - {"frost"}))
 def test_shape_dtype_seed_and_single_image(name, images):
     fn = C.CORRUPTIONS[name]
     a = fn(images, 3, 7)
@@ -661,6 +662,123 @@ def test_elastic_affine_part_dominates_low_severities(photos):
 
 
 # ---------------------------------------------------------------------------
+# Spatter and its OpenCV building blocks
+# ---------------------------------------------------------------------------
+def _chamfer_5x5(du: int, dv: int) -> float:
+    """Chamfer 5x5 distance (steps 1, 1.4, 2.1969) of an offset: the cheapest mix of
+    straight, diagonal and knight moves."""
+    u, v = max(abs(du), abs(dv)), min(abs(du), abs(dv))
+    if u >= 2 * v:
+        return 2.1969 * v + 1.0 * (u - 2 * v)
+    return 2.1969 * (u - v) + 1.4 * (2 * v - u)
+
+
+def test_distance_transform_is_the_chamfer_distance():
+    rng = np.random.default_rng(2)
+    src = np.where(rng.random((3, 32, 32)) < 0.02, 0, 255).astype(np.uint8)
+    src[2] = 255
+    src[2, 5, 7] = 0
+    got = C._opencv_distance_l2_5(src)
+    for k in range(3):
+        zeros = np.argwhere(src[k] == 0)
+        expected = np.empty((32, 32))
+        for (y, x), _ in np.ndenumerate(expected):
+            expected[y, x] = min(_chamfer_5x5(y - zy, x - zx) for zy, zx in zeros)
+        np.testing.assert_allclose(got[k], expected, atol=1e-4)
+    assert np.all(C._opencv_distance_l2_5(np.full((1, 32, 32), 9, np.uint8)) > 1e6)
+
+
+def test_canny_thresholds_and_suppression_side():
+    def step(height: int) -> np.ndarray:
+        img = np.full((1, 32, 32), 100, np.uint8)
+        img[:, :, 16:] += height
+        return img
+
+    # 3x3 Sobel of a step of height h: |dx| = 4 h on columns 15 and 16, dy = 0.
+    assert not C._opencv_canny(step(10), 50, 150).any()  # 40 < low
+    assert not C._opencv_canny(step(20), 50, 150).any()  # 80: weak, no strong pixel
+    edges = C._opencv_canny(step(40), 50, 150)  # 160 > high
+    assert set(np.unique(edges)) == {0, 255}
+    # OpenCV keeps the first of two equal maxima (> on the left, >= on the right).
+    assert (
+        np.all(edges[0, :, 15] == 255) and not edges[0, :, 16:].any() and not edges[0, :, :15].any()
+    )
+    assert not C._opencv_canny(np.full((1, 32, 32), 7, np.uint8), 50, 150).any()
+
+
+def test_canny_hysteresis_follows_weak_pixels():
+    img = np.full((1, 32, 32), 100, np.uint8)
+    img[:, :, 16:] = 120  # weak step (magnitude 80) on every row ...
+    img[:, 10:13, 16:] = 200  # ... and a strong part on rows 10-12
+    edges = C._opencv_canny(img, 50, 150)
+    # rows far from the strong block are weak (80 < high) and edges only through it
+    assert np.all(edges[0, :8, 15] == 255) and np.all(edges[0, 15:, 15] == 255)
+    img[:, 20, :] = 100  # cut the weak line: rows below 20 lose their connection
+    edges = C._opencv_canny(img, 50, 150)
+    assert edges[0, 5, 15] == 255 and not edges[0, 25:, :].any()
+
+
+def test_equalize_hist_lut():
+    rng = np.random.default_rng(4)
+    img = rng.integers(30, 90, (2, 32, 32), dtype=np.uint8)
+    got = C._opencv_equalize_hist(img)
+    for k in range(2):
+        values, counts = np.unique(img[k], return_counts=True)
+        # lowest level -> 0; others -> round(255 * (#pixels above the lowest, up to v) / #above)
+        above = img[k].size - counts[0]
+        for v, cum in zip(values[1:], np.cumsum(counts[1:]), strict=True):
+            assert abs(int(got[k][img[k] == v][0]) - 255 * cum / above) <= 0.5 + 1e-9
+        assert np.all(got[k][img[k] == values[0]] == 0)
+    flat = np.full((1, 32, 32), 33, np.uint8)
+    np.testing.assert_array_equal(C._opencv_equalize_hist(flat), flat)
+
+
+def test_box_blur_and_filter2d_match_scipy():
+    rng = np.random.default_rng(5)
+    u8 = rng.integers(0, 256, (2, 32, 32), dtype=np.uint8)
+    sums = np.stack(
+        [ndimage.correlate(i.astype(float), np.ones((3, 3)), mode="mirror") for i in u8]
+    )
+    np.testing.assert_array_equal(C._opencv_box3_uint8(u8), np.floor(sums / 9 + 0.5))
+    f32 = (rng.integers(0, 20 * 8, (2, 32, 32)) / 8).astype(np.float32)
+    sums = np.stack(
+        [ndimage.correlate(i.astype(float), np.ones((3, 3)), mode="mirror") for i in f32]
+    )
+    np.testing.assert_allclose(C._opencv_box3_float(f32), sums / 9, rtol=1e-7)
+    ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
+    lin = np.stack(
+        [ndimage.correlate(i.astype(float), ker.astype(float), mode="mirror") for i in u8]
+    )
+    np.testing.assert_array_equal(C._opencv_filter2d_uint8(u8, ker), np.clip(lin, 0, 255))
+
+
+def test_spatter_water_adds_pale_turquoise_and_mud_darkens(photos):
+    x = photos.astype(int)
+    for severity in (1, 2, 3):  # water: m (R, G, B) * (175, 238, 238) / 255 added
+        out = C.spatter(photos, severity, 1).astype(int)
+        assert np.all(out >= x - 1)
+        d = out - x
+        wet = (d[..., 1] > 3) & (out[..., 1] < 255) & (out[..., 0] < 255)  # not clipped
+        # G and B gain 238 / 175 times what R gains (up to the 8-bit truncation)
+        assert wet.any() and np.all(d[..., 1][wet] >= d[..., 0][wet] - 1)
+    mud = np.array([63, 42, 20])
+    for severity in (4, 5):  # mud: x (1 - m) + m * mud colour, m in {0} U [0.8, 1]
+        out = C.spatter(photos, severity, 1).astype(int)
+        changed = np.any(out != x, axis=-1)
+        assert changed.any() and not changed.all()
+        # a changed pixel is at least 80 % of the way to the mud colour
+        dist_out = np.abs(out - mud).max(axis=-1)[changed]
+        dist_in = np.abs(x - mud).max(axis=-1)[changed]
+        assert np.all(dist_out <= 0.2 * dist_in + 2)
+
+
+def test_spatter_severity_within_each_kind(photos):
+    # Severities 1-3 are water, 4-5 mud: the reference orders only within a kind.
+    mad = [np.abs(C.spatter(photos, s, 0).astype(int) - photos).mean() for s in SEVERITIES]
+    assert mad[0] < mad[1] < mad[2] and mad[3] < mad[4]
+
+
+# ---------------------------------------------------------------------------
 # Severity ordering
 # ---------------------------------------------------------------------------
 MONOTONIC = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur",
@@ -687,7 +805,13 @@ def test_glass_blur_two_passes_change_more_than_one(photos):
 
 
 def test_all_corruptions_covered_by_a_severity_test():
-    covered = set(MONOTONIC) | {"motion_blur", "glass_blur", "saturate", "elastic_transform"}
+    covered = set(MONOTONIC) | {
+        "motion_blur",
+        "glass_blur",
+        "saturate",
+        "elastic_transform",
+        "spatter",
+    }
     assert covered == set(C.available_corruptions())
 
 
@@ -769,7 +893,7 @@ def test_make_cifar10c_rejects_unavailable_and_unknown(tmp_path, images):
         M.write_cifar10c_folder(tmp_path, images, labels, names=["blur"], progress=False)
     _write_fake_cifar(tmp_path / "data", images, labels)
     assert M.main(["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "o"),
-                   "--corruptions", "spatter"]) == 2  # fmt: skip
+                   "--corruptions", "frost"]) == 2  # fmt: skip
 
 
 def test_test_batch_reader_refuses_code(tmp_path):
