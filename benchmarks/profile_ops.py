@@ -1,0 +1,181 @@
+"""Where ``rand_augment`` spends its time: per op, per family and per TF kernel.
+
+``python -m benchmarks.profile_ops [--size 72] [--batch 128]`` times direct
+calls on one in-memory batch (no ``tf.data``, so less noise than the
+pipelines):
+
+1. the full call (N=3, magnitude 0.8) with each ``method`` in graph mode and
+   under ``jit_compile=True``;
+2. every op alone (``num_ops=1, ops=[name]``), graph and XLA, minus the cost
+   of ``identity`` alone (the fixed cost of a call: the plan, casts, the
+   partition and stitch);
+3. a per-kernel breakdown of one graph-mode N=3 call from TF's step stats
+   (``RunOptions.FULL_TRACE`` in a v1 session): which TF ops take the time.
+
+The numbers are for finding what to optimise, not for publishing: they are
+medians of a few calls on a shared machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.data import make_images  # noqa: E402
+
+
+def _time(fn, args, reps, inner=3):
+    fn(*args)  # trace / compile
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            r = fn(*args)
+        _ = r.numpy()
+        out.append((time.perf_counter() - t0) / inner)
+    return statistics.median(out), min(out)
+
+
+def _fn(jit, **kwargs):
+    from randaugment import rand_augment
+
+    def f(x, seed):
+        return rand_augment(x, seed=seed, **kwargs)
+
+    return tf.function(f, jit_compile=jit)
+
+
+def kernel_breakdown(x, seed, top, **kwargs):
+    """Per-TF-op-type time of one graph-mode call, from step stats."""
+    from randaugment import rand_augment
+
+    g = tf.Graph()
+    with g.as_default():
+        xp = tf.compat.v1.placeholder(tf.uint8, x.shape)
+        sp = tf.compat.v1.placeholder(tf.int32, [2])
+        y = rand_augment(xp, seed=sp, **kwargs)
+        with tf.compat.v1.Session(graph=g) as sess:
+            feed = {xp: x, sp: seed}
+            for _ in range(3):
+                sess.run(y, feed)
+            by_type: dict[str, float] = collections.defaultdict(float)
+            count: dict[str, int] = collections.defaultdict(int)
+            total_wall = 0.0
+            runs = 5
+            for i in range(runs):
+                opts = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+                md = tf.compat.v1.RunMetadata()
+                t0 = time.perf_counter()
+                sess.run(
+                    y, {xp: x, sp: np.array([seed[0], i], np.int32)}, options=opts, run_metadata=md
+                )
+                total_wall += time.perf_counter() - t0
+                names = {n.name: n.op for n in g.as_graph_def().node}
+                for dev in md.step_stats.dev_stats:
+                    for ns in dev.node_stats:
+                        op = names.get(ns.node_name, ns.node_name.split(":")[0])
+                        by_type[op] += (ns.op_end_rel_micros - ns.op_start_rel_micros) / 1e3
+                        count[op] += 1
+    total = sum(by_type.values())
+    print(
+        f"\nPer TF kernel type, one graph-mode call ({kwargs}), mean of {runs} traced runs: "
+        f"wall {total_wall / runs * 1e3:.1f} ms, kernel time summed {total / runs:.1f} ms "
+        "(kernels run in parallel on the cores, so the sum can exceed the wall time)"
+    )
+    print("| kernel | ms per call | share | nodes run per call |\n|---|---|---|---|")
+    for op, ms in sorted(by_type.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"| {op} | {ms / runs:.2f} | {ms / total:.0%} | {count[op] / runs:.0f} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.profile_ops", description=__doc__)
+    ap.add_argument("--size", type=int, default=72)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--no-xla", action="store_true")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: full,ops,kernels")
+    a = ap.parse_args(argv)
+    skip = set(a.skip.split(","))
+
+    from randaugment import DEFAULT_OPS, OPS
+
+    x = tf.constant(make_images("synthetic", a.batch, a.size))
+    seed = tf.constant([1234, 0], tf.int32)
+    modes = [False] if a.no_xla else [False, True]
+    print(
+        f"# rand_augment profile: batch {a.batch} of {a.size}x{a.size}, ms per call (median, min)\n"
+    )
+
+    if "full" not in skip:
+        print("| call | graph | XLA |\n|---|---|---|")
+        for method in ("auto", "partition", "fused"):
+            row = []
+            for jit in modes:
+                if jit and method == "partition":
+                    row.append("n/a (dynamic shapes)")
+                    continue
+                try:
+                    med, lo = _time(
+                        _fn(jit, num_ops=3, magnitude=0.8, method=method), (x, seed), a.reps
+                    )
+                    row.append(f"{med * 1e3:.1f} ({lo * 1e3:.1f})")
+                except Exception as e:
+                    row.append(
+                        f"failed: {type(e).__name__}: {str(e).strip().splitlines()[-1][:80]}"
+                    )
+            print(f"| N=3 m=0.8 method={method} | " + " | ".join(row) + " |")
+        sys.stdout.flush()
+
+    if "ops" not in skip:
+        names = [s.name for s in OPS if s.name in DEFAULT_OPS or s.name != "identity"]
+        family = {s.name: s.family for s in OPS}
+        base = {}
+        rows = []
+        for name in ["identity"] + [n for n in names if n != "identity"]:
+            row = [name, family[name]]
+            for jit in modes:
+                try:
+                    med, _ = _time(
+                        _fn(jit, num_ops=1, magnitude=0.8, ops=[name]), (x, seed), a.reps
+                    )
+                    if name == "identity":
+                        base[jit] = med
+                        row.append(f"{med * 1e3:.2f} (fixed cost)")
+                    else:
+                        row.append(f"{(med - base.get(jit, 0.0)) * 1e3:.2f}")
+                except Exception as e:
+                    row.append(f"failed: {type(e).__name__}")
+            rows.append(row)
+        print(
+            f"\nOne op alone (num_ops=1, ops=[name], magnitude 0.8) minus the identity call, "
+            f"ms per batch of {a.batch}:\n"
+        )
+        print("| op | family | graph | XLA |\n|---|---|---|---|"[: None if len(modes) == 2 else -6])
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+        sys.stdout.flush()
+
+    if "kernels" not in skip:
+        kernel_breakdown(
+            x.numpy(),
+            np.array([1234, 0], np.int32),
+            a.top,
+            num_ops=3,
+            magnitude=0.8,
+            method="partition",
+        )
+
+
+if __name__ == "__main__":
+    main()
