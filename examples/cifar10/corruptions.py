@@ -263,6 +263,8 @@ def _im_motion_blur(
     and snow.
     """
     n, h, w, _ = images.shape
+    if n == 0:
+        return images.copy()
     width = int(2.0 * math.ceil(radius) + 1.0)
     taps = np.arange(width, dtype=np.float64)
     kernel = np.exp(-(taps * taps) / (2.0 * sigma * sigma)) / (math.sqrt(2.0 * math.pi) * sigma)
@@ -745,7 +747,7 @@ def _opencv_equalize_hist(x: np.ndarray) -> np.ndarray:
     histogram, ``round(cum * 255 / (total - count of the lowest value))`` in float32
     (half to even), the lowest value to 0; a constant image keeps its value."""
     n = x.shape[0]
-    total = x[0].size
+    total = x.shape[1] * x.shape[2]
     hist = np.zeros((n, 256), dtype=np.int64)
     np.add.at(hist, (np.repeat(np.arange(n), total), x.reshape(-1)), 1)
     first = np.argmax(hist > 0, axis=1)
@@ -759,7 +761,8 @@ def _opencv_equalize_hist(x: np.ndarray) -> np.ndarray:
     levels = np.arange(256)
     lut = np.where(levels[None] <= first[:, None], 0, lut).astype(np.uint8)
     lut[constant] = first[constant, None].astype(np.uint8)
-    return np.take_along_axis(lut, x.reshape(n, -1).astype(np.int64), axis=1).reshape(x.shape)
+    flat = x.reshape(n, total).astype(np.int64)
+    return np.take_along_axis(lut, flat, axis=1).reshape(x.shape)
 
 
 def _opencv_filter2d_uint8(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -1119,7 +1122,27 @@ def available_corruptions() -> tuple[str, ...]:
 
 
 def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
-    """Apply the corruption ``name`` (a key of :data:`CORRUPTIONS`) at ``severity``."""
+    """Apply the corruption ``name`` (a key of :data:`CORRUPTIONS`) at ``severity``.
+
+    Args:
+        images: uint8 ``[N, 32, 32, 3]`` (or one ``[32, 32, 3]`` image).
+        name: a released CIFAR-10-C name, e.g. ``"fog"``.
+        severity: 1..5.
+        seed: seeds ``np.random.default_rng``; random corruptions draw for the whole
+            batch at once, so an image's draw depends on its place in the batch.
+
+    Returns:
+        uint8 array of the input's shape.
+
+    Raises:
+        KeyError: unknown name. NotImplementedError: ``frost``. ValueError,
+        TypeError: bad severity, shape or dtype.
+
+    Example:
+        >>> x = np.zeros((2, 32, 32, 3), np.uint8)
+        >>> corrupt(x, "contrast", 5).shape
+        (2, 32, 32, 3)
+    """
     if name not in CORRUPTIONS:
         raise KeyError(f"unknown corruption {name!r}; known: {', '.join(CORRUPTIONS)}")
     return CORRUPTIONS[name](images, severity, seed)

@@ -140,6 +140,11 @@ def test_shape_dtype_seed_and_single_image(name, images):
         np.testing.assert_array_equal(a, b)
     single = fn(images[0], 3, 7)
     assert single.shape == images.shape[1:]
+    empty = fn(images[:0], 3, 7)
+    assert empty.shape == (0, 32, 32, 3) and empty.dtype == np.uint8
+    if name not in RANDOM:  # deterministic: an image's result ignores its batch
+        np.testing.assert_array_equal(single, a[0])
+        np.testing.assert_array_equal(fn(images[3:5], 3, 7), a[3:5])
 
 
 # ---------------------------------------------------------------------------
