@@ -631,3 +631,16 @@ def test_matches_pillow_large_photographs(op, size, make_photos):
         out = run_kernel(op, images, params, interpolation="bilinear")
         ref = reference_batch(op, images, params, interpolation="bilinear")
         _bilinear_compare(op, case, params, images, out, ref)
+
+
+@pytest.mark.parametrize("op", ["brightness", "color", "contrast", "sharpness"])
+def test_blend_ops_exact_for_factors_on_a_2_to_the_14_grid(op, image_case):
+    """Factors that are multiples of 2**-14 (below 4): Pillow's float32 blend
+    ``d + f * (x - d)`` is then exact (f * (x - d) has at most 24 significant bits,
+    and the sum too wherever it is not clipped), so its truncated result is the
+    exact one and any correct kernel must match it bit for bit."""
+    factors = _f32(np.round(_factor_params(0, 0).astype(np.float64) * 2**14) / 2**14)
+    images = image_case.make(len(factors))
+    out = run_kernel(op, images, factors)
+    ref = reference_batch(op, images, factors)
+    assert_exact(op, image_case, factors, images, out, ref)
