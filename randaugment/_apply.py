@@ -4,17 +4,19 @@ Ops fall into families that can each be applied to many images at once with one
 parameter per image, where an image that drew another op gets the family's identity:
 
 - geometric (rotate, shear, translate): one affine warp with a per-image matrix;
-- value (auto_contrast, equalize, posterize, solarize, brightness, contrast, invert,
-  solarize_add): one 256-entry table per image and channel, and one gather;
-- blend (color, sharpness): one blend with a per-image degenerate image and factor;
+- lut (posterize, solarize, brightness, invert, solarize_add): a per-pixel value map,
+  one 256-entry table per image and channel, applied with one gather;
+- stat (auto_contrast, equalize, contrast): a table built from each image's
+  histogram or mean gray, applied with one gather;
+- color, sharpness: one blend with a degenerate image (gray, smoothed) per image;
 - cutout: one masked fill.
 
 Two ways to run a slot share these family functions, so they give bit-identical
 results for the same plan:
 
-- "partition": split the batch by family (`tf.dynamic_partition`), run each family on
-  its own images only, put them back (`tf.dynamic_stitch`). About one op per image per
-  slot; dynamic shapes, so not for XLA. The fastest on CPU in `tf.data`.
+- "partition": gather each family's images by index, run the family on them only,
+  put them back with `tf.dynamic_stitch`. About one op per image per slot; dynamic
+  shapes, so not for XLA. The fastest on CPU in `tf.data`.
 - "fused": run every family present on the whole batch. Static shapes: compiles with
   XLA and suits GPUs, at the cost of every family per slot.
 """
@@ -25,9 +27,10 @@ import tensorflow as tf
 
 from randaugment.ops import _blend, _geometric, _value
 from randaugment.ops._common import blend, luminance
+from randaugment.ops._geometric import cutout
 from randaugment.table import OPS_BY_NAME, OpSpec
 
-FAMILIES = ("identity", "geometric", "value", "blend", "cutout")
+FAMILIES = ("identity", "geometric", "lut", "stat", "color", "sharpness", "cutout")
 
 
 def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf.Tensor:
@@ -42,6 +45,13 @@ def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf
         mask = tf.reshape(tf.equal(which, i), [-1] + [1] * (value.shape.rank - 1))
         out = tf.where(mask, value, out)
     return out
+
+
+def _ramps(images: tf.Tensor) -> tf.Tensor:
+    """The identity table, float32 `[B, C, 256]`."""
+    ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, tf.newaxis, :]
+    shape = tf.shape(images)
+    return tf.tile(ramp, tf.stack([shape[0], shape[3], 1]))
 
 
 class SlotRunner:
@@ -64,9 +74,8 @@ class SlotRunner:
             local = tf.where(tf.equal(op, i), j, local)
         return local
 
-    def parameters(self, plan_slot, height, width) -> tf.Tensor:
+    def parameters(self, op, sign, magnitude, height, width) -> tf.Tensor:
         """Each image's kernel parameter for its op (0 for ops without one), `[B]`."""
-        op, sign, magnitude = plan_slot["op"], plan_slot["sign"], plan_slot["magnitude"]
         params = magnitude * 0.0
         for i, spec in enumerate(self.specs):
             if spec.has_parameter:
@@ -76,72 +85,69 @@ class SlotRunner:
 
     # -- the families ---------------------------------------------------------------
 
-    def geometric(self, images, op, params):
-        members = self._members("geometric")
+    def geometric(self, images, op, params, center):
         shape = tf.shape(images)
-        coeffs = [_geometric.COEFFICIENTS[s.name](params, shape[1], shape[2]) for _, s in members]
+        coeffs = [
+            _geometric.COEFFICIENTS[s.name](params, shape[1], shape[2])
+            for _, s in self._members("geometric")
+        ]
         identity = _geometric.identity_coefficients(params, shape[1], shape[2])
         coeffs = _select(coeffs, self._local_index(op, "geometric"), identity)
         return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
 
-    def value(self, images, op, params):
-        members = self._members("value")
-        names = {s.name for _, s in members}
-        ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, tf.newaxis, :]  # [1, 1, 256]
-        p = params[:, tf.newaxis, tf.newaxis]  # [B, 1, 1]
-        channels = tf.shape(images)[3]
-        ramps = tf.tile(ramp, tf.stack([tf.shape(images)[0], channels, 1]))  # [B, C, 256]
+    def _apply_tables(self, images, op, family, builders):
+        ramps = _ramps(images)
+        tables = [builders[s.name](ramps) for _, s in self._members(family)]
+        tables = _select(tables, self._local_index(op, family), ramps)
+        return _value.apply_tables(images, tables)
+
+    def lut(self, images, op, params, center):
+        p = params[:, tf.newaxis, tf.newaxis]  # broadcasts against [B, C, 256]
+        builders = {
+            "posterize": lambda r: _value.posterize_values(r, p),
+            "solarize": lambda r: _value.solarize_values(r, p),
+            "brightness": lambda r: _value.brightness_values(r, p),
+            "invert": lambda r: 255.0 - r,
+            "solarize_add": lambda r: _value.solarize_add_values(r, p),
+        }
+        return self._apply_tables(images, op, "lut", builders)
+
+    def stat(self, images, op, params, center):
+        names = {s.name for _, s in self._members("stat")}
         hist = _value.histograms(images) if names & {"equalize", "auto_contrast"} else None
         means = None
         if "contrast" in names:
             means = _blend.contrast_means(images)[:, tf.newaxis, tf.newaxis]
+        p = params[:, tf.newaxis, tf.newaxis]
         builders = {
-            "auto_contrast": lambda: _value.auto_contrast_tables(hist),
-            "equalize": lambda: _value.equalize_tables(hist),
-            "posterize": lambda: _value.posterize_values(ramps, p),
-            "solarize": lambda: _value.solarize_values(ramps, p),
-            "brightness": lambda: _value.brightness_values(ramps, p),
-            "contrast": lambda: _blend.contrast_values(ramps, means, p),
-            "invert": lambda: 255.0 - ramps,
-            "solarize_add": lambda: _value.solarize_add_values(ramps, p),
+            "auto_contrast": lambda r: _value.auto_contrast_tables(hist),
+            "equalize": lambda r: _value.equalize_tables(hist),
+            "contrast": lambda r: _blend.contrast_values(r, means, p),
         }
-        tables = [builders[s.name]() for _, s in members]
-        tables = _select(tables, self._local_index(op, "value"), ramps)
-        return _value.apply_tables(images, tables)
+        return self._apply_tables(images, op, "stat", builders)
 
-    def blend(self, images, op, params):
-        members = self._members("blend")
-        local = self._local_index(op, "blend")
-        degenerates = []
-        for _, s in members:
-            if s.name == "color":
-                channels = images.shape[-1]
-                degenerates.append(luminance(images) * tf.ones([channels], tf.float32))
-            else:  # sharpness
-                degenerates.append(_blend.smooth(images))
-        degenerate = _select(degenerates, local, images)
-        factor = tf.where(local >= 0, params, 1.0)
+    def _blend_family(self, images, op, params, family, degenerate):
+        factor = tf.where(self._local_index(op, family) >= 0, params, 1.0)
         return blend(degenerate, images, tf.reshape(factor, [-1, 1, 1, 1]))
+
+    def color(self, images, op, params, center):
+        return self._blend_family(images, op, params, "color", luminance(images))
+
+    def sharpness(self, images, op, params, center):
+        return self._blend_family(images, op, params, "sharpness", _blend.smooth(images))
 
     def cutout(self, images, op, params, center):
         shape = tf.shape(images)
         size = tf.where(self._local_index(op, "cutout") >= 0, params, 0.0)
         hw = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
-        from randaugment.ops._geometric import cutout
-
         return cutout(images, size, center * hw, fill_value=self.fill_value)
-
-    def _run_family(self, family, images, op, params, center):
-        if family == "cutout":
-            return self.cutout(images, op, params, center)
-        return getattr(self, family)(images, op, params)
 
     # -- a whole slot ---------------------------------------------------------------
 
     def run_fused(self, images, op, params, center):
         for family in FAMILIES[1:]:
             if family in self.present:
-                images = self._run_family(family, images, op, params, center)
+                images = getattr(self, family)(images, op, params, center)
         return images
 
     def run_partitioned(self, images, op, params, center):
@@ -152,17 +158,13 @@ class SlotRunner:
         family = tf.gather(self.family_of_op, op)
         indices, outs = [], []
         for f, name in enumerate(FAMILIES):
-            if name != "identity" and name not in self.present:
+            if name not in self.present:
                 continue
             index = tf.cast(tf.where(tf.equal(family, f))[:, 0], tf.int32)
             part = tf.gather(images, index)
             if name != "identity":
-                part = self._run_family(
-                    name,
-                    part,
-                    tf.gather(op, index),
-                    tf.gather(params, index),
-                    tf.gather(center, index),
+                part = getattr(self, name)(
+                    part, tf.gather(op, index), tf.gather(params, index), tf.gather(center, index)
                 )
             indices.append(index)
             outs.append(part)
@@ -183,13 +185,11 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     skip = names.index("identity")
     runner = SlotRunner(tuple(specs), fill_value, interpolation)
     shape = tf.shape(images)
+    run = runner.run_fused if method == "fused" else runner.run_partitioned
     for slot in range(plan.op.shape[1]):
-        slot_plan = {
-            "op": tf.where(plan.apply[:, slot], plan.op[:, slot], skip),
-            "sign": plan.sign[:, slot],
-            "magnitude": plan.magnitude[:, slot],
-        }
-        params = runner.parameters(slot_plan, shape[1], shape[2])
-        run = runner.run_fused if method == "fused" else runner.run_partitioned
-        images = run(images, slot_plan["op"], params, plan.center[:, slot])
+        op = tf.where(plan.apply[:, slot], plan.op[:, slot], skip)
+        params = runner.parameters(
+            op, plan.sign[:, slot], plan.magnitude[:, slot], shape[1], shape[2]
+        )
+        images = run(images, op, params, plan.center[:, slot])
     return images

@@ -28,9 +28,10 @@ class OpSpec:
     Attributes:
         name: the op's one spelling, everywhere (config, errors, docs).
         kernel: `randaugment.ops.<name>`.
-        family: how the fused path applies it: "identity", "geometric" (one affine
-            warp), "value" (one 256-entry table per image and channel), "blend"
-            (blend with a degenerate image) or "cutout".
+        family: which family function applies it (see `randaugment._apply`):
+            "identity", "geometric" (one affine warp), "lut" (a per-pixel value map:
+            one 256-entry table per image and channel), "stat" (a value map built from
+            the image's histogram or mean), "color", "sharpness" or "cutout".
         low: the parameter at magnitude 0 (the identity), or None for ops without one.
         high: the parameter at magnitude 1.
         signed: whether a random sign flips the deviation from `low`.
@@ -106,8 +107,8 @@ class OpSpec:
 
 OPS: tuple[OpSpec, ...] = (
     OpSpec("identity", ops.identity, "identity"),
-    OpSpec("auto_contrast", ops.auto_contrast, "value"),
-    OpSpec("equalize", ops.equalize, "value"),
+    OpSpec("auto_contrast", ops.auto_contrast, "stat"),
+    OpSpec("equalize", ops.equalize, "stat"),
     OpSpec("rotate", ops.rotate, "geometric", 0.0, 30.0, signed=True, unit="degrees"),
     OpSpec("shear_x", ops.shear_x, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
     OpSpec("shear_y", ops.shear_y, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
@@ -132,18 +133,18 @@ OPS: tuple[OpSpec, ...] = (
         relative_to="height",
         unit="pixels",
     ),
-    OpSpec("brightness", ops.brightness, "value", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("color", ops.color, "blend", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("contrast", ops.contrast, "value", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("sharpness", ops.sharpness, "blend", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("posterize", ops.posterize, "value", 8.0, 4.0, rounded=True, unit="bits kept"),
-    OpSpec("solarize", ops.solarize, "value", 256.0, 0.0, unit="threshold"),
+    OpSpec("brightness", ops.brightness, "lut", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("color", ops.color, "color", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("contrast", ops.contrast, "stat", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("sharpness", ops.sharpness, "sharpness", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("posterize", ops.posterize, "lut", 8.0, 4.0, rounded=True, unit="bits kept"),
+    OpSpec("solarize", ops.solarize, "lut", 256.0, 0.0, unit="threshold"),
     # Opt-in extras of the original TF code.
-    OpSpec("invert", ops.invert, "value", default=False),
+    OpSpec("invert", ops.invert, "lut", default=False),
     OpSpec(
         "solarize_add",
         ops.solarize_add,
-        "value",
+        "lut",
         0.0,
         110.0,
         unit="added to pixels < 128",
