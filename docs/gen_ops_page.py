@@ -88,9 +88,11 @@ SUMMARIES: dict[str, str] = {
 
 FAMILY_NOTES = {
     "identity": "no work",
-    "geometric": "one affine warp",
-    "value": "one 256-entry table",
-    "blend": "one blend",
+    "geometric": "one affine warp with a per-image matrix",
+    "lut": "one 256-entry table per image and channel, from the parameter alone",
+    "stat": "one 256-entry table per image and channel, built from the image's histogram or mean",
+    "color": "one blend with the grayscale image",
+    "sharpness": "one blend with the smoothed image",
     "cutout": "one masked fill",
 }
 
@@ -120,10 +122,11 @@ def range_at(spec: OpSpec, magnitude: float) -> str:
 
 def _check_descriptions(specs) -> None:
     missing = [s.name for s in specs if s.name not in REFERENCES or s.name not in SUMMARIES]
+    missing += [f"family {s.family!r}" for s in specs if s.family not in FAMILY_NOTES]
     if missing:
         raise SystemExit(
-            f"docs/gen_ops_page.py: no reference or summary for op(s) {missing}; "
-            "add them to REFERENCES and SUMMARIES"
+            f"docs/gen_ops_page.py: no description for {missing}; "
+            "add them to REFERENCES, SUMMARIES or FAMILY_NOTES"
         )
 
 
@@ -173,9 +176,12 @@ def render_page(specs=randaugment.OPS) -> str:
         )
     lines += [
         "",
-        "The family says how the fused path applies the op to a whole batch at once: "
-        + "; ".join(f"{family}: {note}" for family, note in FAMILY_NOTES.items())
-        + " (see [Design](design.md)).",
+        "The family says how the op is applied to many images at once, each with its own "
+        "parameter (see [Design](design.md)): "
+        + "; ".join(
+            f"{family}: {FAMILY_NOTES[family]}" for family in dict.fromkeys(s.family for s in specs)
+        )
+        + ".",
         "",
         "## Gallery",
         "",
