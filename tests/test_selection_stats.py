@@ -8,9 +8,9 @@ and their sign into the pixels. Probe k with sign s has the code
 nothing, so a one-slot result is `c` and an untouched one is 0.
 
 The probes go through the real code path of `rand_augment` (argument checks, the plan,
-both apply methods): they are `OpSpec`s of the value family, registered under their
-own names in `randaugment.table.OPS_BY_NAME`, whose table builder (the one the value
-family calls for `solarize_add`) is patched to the probe kernel. Each probe has the
+both apply methods): they are `OpSpec`s of solarize_add's family (a per-pixel value
+table), registered under their own names in `randaugment.table.OPS_BY_NAME`, whose
+table builder (`_value.solarize_add_values`) is patched to the probe kernel. Each probe has the
 parameter `low + sign * (high - low) * m` = its code at magnitude 1, so the fast path
 learns the id and the sign only from the plan, as the real ops do.
 
@@ -49,11 +49,12 @@ def _probe_kernel(images, codes):
 
 def _probe_spec(k):
     # parameter(m=1, sign) = low + sign * (high - low) = 2k + 1 (sign -1) or 2k + 2 (+1).
-    # `name` is the value-family builder that the fast path calls for this op.
+    # `name` and `family` are those of solarize_add: the fast path builds this op's
+    # value table with `_value.solarize_add_values`, which the fixture patches.
     return randaugment.OpSpec(
         "solarize_add",
         _probe_kernel,
-        "value",
+        table.OPS_BY_NAME["solarize_add"].family,
         low=2 * k + 1.5,
         high=2 * k + 2.0,
         signed=True,
