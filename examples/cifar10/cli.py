@@ -25,7 +25,7 @@ PRESETS: dict[str, dict] = {
     "cpu": {
         "model": "resnet14",
         "image_size": 32,
-        "epochs": 6,
+        "epochs": 5,
         "train_subset": None,
         "eval_subset": 2000,
         "learning_rate": 1e-3,

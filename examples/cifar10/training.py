@@ -81,6 +81,7 @@ def train(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=validation_ds,
+        shuffle=False,  # the dataset is already shuffled (statelessly, from the seed)
         verbose=verbose,
     )
     seconds = time.perf_counter() - start

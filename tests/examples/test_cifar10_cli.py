@@ -12,10 +12,6 @@ from conftest import C_BLOCK, TEST_SIZE
 
 from examples.cifar10 import cifar10c, cli, evaluation, pipelines, reporting
 
-randaugment = pytest.importorskip("randaugment")
-if not hasattr(randaugment, "rand_augment"):
-    pytest.skip("randaugment.rand_augment has not landed yet", allow_module_level=True)
-
 CORRUPTIONS = "gaussian_noise,brightness,contrast,saturate"  # contrast: generated
 OUTPUTS = (
     "results.json",
