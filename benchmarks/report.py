@@ -152,16 +152,23 @@ def markdown(result: dict) -> str:
         )
 
         out.append(
-            "\n### Per epoch, images/s (a fresh iterator per pass, timed from its creation to its end)\n"
+            "\n### Per epoch (a fresh iterator per pass over n images, timed from its creation "
+            "to its end, as `fit` does each epoch)\n"
+        )
+        out.append(
+            "images/s, then the fixed cost per epoch in seconds: epoch time minus "
+            "n / steady-state rate.\n"
         )
         rows = []
         for k in order:
             row = [labels[k]]
             for s in sizes:
                 r = get.get((k, s))
-                row.append(
-                    f"{cell(r['epoch'])} [{r['n_images']} img]" if r and r.get("epoch") else "-"
-                )
+                if not (r and r.get("epoch") and r.get("steady")):
+                    row.append("-")
+                    continue
+                overhead = r["epoch_seconds"]["median"] - r["n_images"] / r["steady"]["median"]
+                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s [n={r['n_images']}]")
             rows.append(row)
         out.append(_table(["variant"] + [f"{s}x{s}" for s in sizes], rows))
 
