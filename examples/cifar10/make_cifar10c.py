@@ -13,9 +13,9 @@ when requested implicitly, and are an error when named in ``--corruptions``.
 
 Reproducibility: the images of one corruption and severity are corrupted in chunks
 of :data:`CHUNK` images; chunk ``k`` uses ``np.random.default_rng([seed, index of
-the corruption in CORRUPTIONS, severity, k])``. The output depends only on the
-images, ``seed`` and this module's version, not on ``--limit`` for the first images
-of a chunk-aligned prefix.
+the corruption in CORRUPTIONS, severity, k])``. So the output depends only on the
+images and ``seed``, and a run with ``--limit N`` (N a multiple of 1000) gives the
+first N images of each severity exactly as the full run does.
 """
 
 from __future__ import annotations
@@ -200,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else [n.strip() for n in args.corruptions.split(",") if n.strip()]
     )
     try:
+        for name in names or ():  # fail before reading any data
+            if name not in CORRUPTIONS:
+                raise KeyError(f"unknown corruption {name!r}; known: {', '.join(CORRUPTIONS)}")
+            if not CORRUPTIONS[name].available:
+                raise NotImplementedError(f"{name} is not available: {CORRUPTIONS[name].note}")
         images, labels = load_test_set(args.data_dir)
         if args.limit is not None:
             if args.limit < 1:
@@ -211,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{images.shape[0]} test images -> {args.output_dir}", flush=True)
         write_cifar10c_folder(args.output_dir, images, labels, names=names, seed=args.seed)
     except (KeyError, NotImplementedError, ValueError, OSError, pickle.UnpicklingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
     return 0
 
