@@ -900,6 +900,19 @@ def test_make_cifar10c_seed_is_reproducible(tmp_path, images):
     assert not np.array_equal(fa, fd)
 
 
+def test_make_cifar10c_prefix_of_whole_chunks_is_stable(tmp_path, images, monkeypatch):
+    # Chunk k is seeded by (seed, corruption, severity, k): a run on the first
+    # 2 chunks reproduces the first 2 chunks of a run on all 3.
+    monkeypatch.setattr(M, "CHUNK", 4)
+    full = M.corrupt_all_severities(images, "gaussian_noise", seed=5)  # 12 images, 3 chunks
+    part = M.corrupt_all_severities(images[:8], "gaussian_noise", seed=5)
+    n = images.shape[0]
+    for s in SEVERITIES:
+        np.testing.assert_array_equal(
+            part[(s - 1) * 8 : s * 8], full[(s - 1) * n : (s - 1) * n + 8]
+        )
+
+
 def test_make_cifar10c_rejects_unavailable_and_unknown(tmp_path, images):
     labels = np.zeros(images.shape[0], dtype=np.int64)
     with pytest.raises(NotImplementedError, match="frost"):
