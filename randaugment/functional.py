@@ -7,11 +7,10 @@ import numbers
 from collections.abc import Sequence
 
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util
 
 from randaugment._apply import apply_plan
 from randaugment._plan import draw_plan
-from randaugment.ops._common import INTERPOLATIONS
+from randaugment.ops._common import INTERPOLATIONS, in_xla_context
 from randaugment.table import DEFAULT_OPS, OPS_BY_NAME
 
 METHODS = ("auto", "partition", "fused")
@@ -107,11 +106,6 @@ def _as_seed(seed) -> tf.Tensor:
             f"Received: seed with dtype {seed.dtype.name} and shape {seed.shape}"
         )
     return tf.cast(seed, tf.int32)
-
-
-def _in_xla_context() -> bool:
-    graph = tf.compat.v1.get_default_graph()
-    return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
 def rand_augment(
@@ -227,7 +221,7 @@ def rand_augment(
     if num_ops == 0 or (magnitude == 0.0 and magnitude_stddev == 0.0) or rate == 0.0:
         return tf.identity(images)
     if method == "auto":
-        method = "fused" if _in_xla_context() else "partition"
+        method = "fused" if in_xla_context() else "partition"
     # Grappler's constant folding gave wrong results (graph mode only) when a constant
     # seed let it fold the whole plan into the partition path; a
     # PlaceholderWithDefault is never folded.

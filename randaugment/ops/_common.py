@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
 
 INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def in_xla_context() -> bool:
+    """Whether the code is being traced for XLA (`jit_compile=True`)."""
+    graph = tf.compat.v1.get_default_graph()
+    return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
 def as_images(images: tf.Tensor, name: str = "images") -> tf.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from randaugment.ops._common import as_images, as_params, blend, per_image
+from randaugment.ops._common import as_images, as_params, blend, in_xla_context, per_image
 
 _BINS = 256
 
@@ -124,10 +124,13 @@ def histograms(images: tf.Tensor) -> tf.Tensor:
     # Segment id of each value: (b * C + c) * 256 + value.
     base = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
     ids = tf.reshape(values + base, [-1])
-    counts = tf.math.unsorted_segment_sum(
-        tf.cast(ids >= 0, tf.float32), ids, num_segments=batch * channels * _BINS
-    )
-    return tf.cast(tf.reshape(counts, [batch, channels, _BINS]), tf.int32)
+    size = batch * channels * _BINS
+    if in_xla_context():
+        # Bincount has no XLA kernel; a segment sum has (and the counts are the same).
+        counts = tf.math.unsorted_segment_sum(tf.cast(ids >= 0, tf.int32), ids, size)
+    else:
+        counts = tf.math.bincount(ids, minlength=size, maxlength=size, dtype=tf.int32)
+    return tf.reshape(counts, [batch, channels, _BINS])
 
 
 def apply_tables(images: tf.Tensor, tables: tf.Tensor) -> tf.Tensor:
@@ -141,7 +144,8 @@ def apply_tables(images: tf.Tensor, tables: tf.Tensor) -> tf.Tensor:
     batch, channels = shape[0], shape[3]
     offsets = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
     index = tf.cast(images, tf.int32) + offsets
-    return tf.gather(tf.reshape(tables, [-1]), index)
+    # gather_nd of scalars is about twice as fast as gather on CPU.
+    return tf.gather_nd(tf.reshape(tables, [-1]), index[..., tf.newaxis])
 
 
 def _bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
