@@ -52,6 +52,7 @@ class Settings:
     calib_seconds: float
     warmup: int  # batches discarded after the first one, in steady state
     budget: float  # seconds per point, all reps; reps are cut to fit
+    time_limit: float  # seconds for the whole run; groups get shares, reps are cut
     slow_batch_s: float  # a batch slower than this: 1 rep, no per-epoch pass
     max_mb: float  # images held in memory per size
     epoch: bool
@@ -74,7 +75,8 @@ def settings_from_args(a) -> Settings:
         target_seconds=0.2 if quick else 0.8,
         calib_seconds=0.1 if quick else 0.4,
         warmup=1 if quick else 2,
-        budget=3.0 if quick else 16.0,
+        budget=3.0 if quick else 12.0,
+        time_limit=100.0 if quick else 800.0,
         slow_batch_s=1.0 if quick else 2.5,
         max_mb=16 if quick else 256,
         epoch=True,
@@ -93,6 +95,7 @@ def settings_from_args(a) -> Settings:
         "target_seconds",
         "warmup",
         "budget",
+        "time_limit",
         "max_mb",
         "data",
         "seed",
@@ -227,6 +230,9 @@ class Point:
     # epochs: a fresh iterator per pass, never a fresh trace.
     ds_steady: object = None
     ds_epoch: object = None
+    rep_estimate: float = 0.0
+    last_rep_s: float = 0.0
+    spent: float = 0.0
     steady: list = dataclasses.field(default_factory=list)
     epochs: list = dataclasses.field(default_factory=list)
     error: str = ""
@@ -284,18 +290,26 @@ def calibrate(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
     )
     p.n_images = p.n_batches * b
     p.do_epoch = st.epoch and not slow and p.group == "main"
-    startup = 0.5
+    startup = 1.0  # a fresh iterator: 0.1 s (floor) to several s (peers' big graphs)
     rep_cost = (1 + p.warmup + p.n_batches) * batch_s + startup
     if p.do_epoch:
         rep_cost += p.n_batches * batch_s + startup
-    p.reps = 1 if slow else max(1, min(st.reps, int(st.budget // rep_cost)))
+    p.rep_estimate = rep_cost
+    p.reps = max(1, min(st.reps, int(st.budget // rep_cost)))
+    if slow:
+        # Too slow to repeat within the run: the calibration pass is the one rep
+        # (its rate is from the batches after the first).
+        p.reps = 0
+        p.steady.append(
+            {"first_batch_s": c["first_batch_s"], "rate": c["rate"], "from_calibration": True}
+        )
     if p.do_epoch and p.variant.kind == "tf":
         p.ds_epoch = measure.tf_dataset(x_tf, p.n_images, b, p.variant.build, repeat=False)
     log(
         f"  {p.variant.key:<16} {p.size:>3}px b{b:<4} first batch {c['first_batch_s']:.2f} s, "
         f"~{c['rate']:.0f} img/s -> {p.n_batches} batches x {p.reps} reps"
         + (" + epochs" if p.do_epoch else "")
-        + (" (slow: 1 rep, no per-epoch pass)" if slow else "")
+        + (" (slow: the calibration pass is its only rep, no per-epoch pass)" if slow else "")
     )
 
 
@@ -321,9 +335,18 @@ def run_once(p: Point, data: Data, torch: TorchClient) -> None:
 
 
 def run_points(
-    points: list[Point], st: Settings, data: Data, torch: TorchClient, skipped: list
+    points: list[Point],
+    st: Settings,
+    data: Data,
+    torch: TorchClient,
+    skipped: list,
+    deadline: float = float("inf"),
 ) -> list[Point]:
-    """Calibrate every point, then run the reps interleaved across points."""
+    """Calibrate every point, then run the reps interleaved across points.
+
+    Reps stop early for a point that has used its budget, and for the whole group
+    when the next rep would end after ``deadline`` (``time.perf_counter()`` time).
+    """
     live = []
     for p in points:
         try:
@@ -342,16 +365,29 @@ def run_points(
             )
     max_reps = max((p.reps for p in live), default=0)
     for rep in range(max_reps):
-        todo = [p for p in live if p.reps > rep]
+        # A point stops when its next rep would take it past its budget (the cost of
+        # its last rep, iterator start-up included, is the estimate).
+        todo = [
+            p for p in live if p.reps > rep and (rep == 0 or p.spent + p.last_rep_s <= st.budget)
+        ]
+        if not todo:
+            break
+        estimate = sum(p.last_rep_s or p.rep_estimate for p in todo)
+        if rep > 0 and time.perf_counter() + estimate > deadline:
+            log(f"  time limit of this group reached: {rep} reps")
+            break
         # Rotate the order each rep so no variant always runs first.
-        k = rep % len(todo) if todo else 0
+        k = rep % len(todo)
         for p in todo[k:] + todo[:k]:
+            t0 = time.perf_counter()
             try:
                 run_once(p, data, torch)
             except Exception as e:
                 p.error = variants._err(e)
                 p.reps = rep
                 log(f"  {p.variant.key} rep {rep} failed: {p.error}")
+            p.last_rep_s = time.perf_counter() - t0
+            p.spent += p.last_rep_s
         log(f"  rep {rep + 1}/{max_reps} done")
     return live
 
@@ -360,7 +396,7 @@ def run_points(
 # The layer inside a model
 
 
-def model_group(st: Settings, data: Data, skipped: list) -> list[dict]:
+def model_group(st: Settings, data: Data, skipped: list, deadline: float) -> list[dict]:
     import keras
 
     try:
@@ -458,10 +494,17 @@ def model_group(st: Settings, data: Data, skipped: list) -> list[dict]:
                 reason = variants._err(e)
                 skipped.append({"variant": key, "label": label, "group": "model", "reason": reason})
                 log(f"SKIP {label}: {reason}")
+    last = {}
     for rep in range(st.reps):
+        estimate = sum(last.values())
+        if rep > 0 and time.perf_counter() + estimate > deadline:
+            log(f"  time limit of this group reached: {rep} reps")
+            break
         for c in cases[rep % max(len(cases), 1) :] + cases[: rep % max(len(cases), 1)]:
+            t0 = time.perf_counter()
             try:
                 c["runs"].append(fit(c["model"], c["n"], st.warmup))
+                last[c["key"]] = time.perf_counter() - t0
             except Exception as e:
                 log(f"  {c['key']} rep {rep} failed: {variants._err(e)}")
     out = []
@@ -526,6 +569,11 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--budget", type=float, help="seconds per point over all reps; reps are cut to fit"
     )
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds for the whole run (default 800, quick 100): reps are cut to fit",
+    )
     ap.add_argument("--max-mb", type=float, help="MB of images held per size (default 256)")
     ap.add_argument(
         "--data",
@@ -561,7 +609,8 @@ def main(argv=None) -> int:
             pts = [
                 Point("main", v, size, st.batch_size) for size in st.sizes for v in built.values()
             ]
-            records += [p.record() for p in run_points(pts, st, data, torch, skipped)]
+            deadline = _T0 + st.time_limit * (0.6 if len(st.groups) > 1 else 1.0)
+            records += [p.record() for p in run_points(pts, st, data, torch, skipped, deadline)]
 
         ours_graph = variants.ours(3, 0.8, False)
         ours_xla = variants.ours(3, 0.8, True)
@@ -578,7 +627,11 @@ def main(argv=None) -> int:
                 }
             )
             sweeps = []
-        for g in sweeps:
+        for i, g in enumerate(sweeps):
+            # The time left is shared equally by the groups left.
+            deadline = time.perf_counter() + (_T0 + st.time_limit - time.perf_counter()) / (
+                len(sweeps) - i
+            )
             if g == "n_ops":
                 log(f"== throughput against N at {st.sweep_size}px: N in {st.n_ops_values}")
                 pts = []
@@ -617,9 +670,9 @@ def main(argv=None) -> int:
                 ]
             else:
                 log(f"== the RandAugment layer inside a model at {st.sweep_size}px")
-                records += model_group(st, data, skipped)
+                records += model_group(st, data, skipped, deadline)
                 continue
-            records += [p.record() for p in run_points(pts, st, data, torch, skipped)]
+            records += [p.record() for p in run_points(pts, st, data, torch, skipped, deadline)]
     finally:
         torch.close()
 
