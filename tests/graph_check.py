@@ -101,20 +101,42 @@ def _attr_types(node, name: str) -> list[int] | None:
     return None
 
 
+def _attr_value(node, name: str):
+    """The AttrValue of ``name`` on ``node`` (a NodeDef), falling back to the op's default."""
+    if name in node.attr:
+        return node.attr[name]
+    return _attr_defaults(node.op).get(name)
+
+
+def _constraint_admits(constraint, node) -> bool:
+    allowed = constraint.allowed_values.list
+    if allowed.type:
+        types = _attr_types(node, constraint.name)
+        return types is not None and all(t in set(allowed.type) for t in types)
+    # Non-type constraints (e.g. GatherNd's GPU kernels allow bad_indices_policy
+    # "", "DEFAULT" or "IGNORE" but not "ERROR"; data_format "NHWC" only).
+    value = _attr_value(node, constraint.name)
+    if value is None:
+        return False
+    for field in ("s", "i", "f", "b"):
+        options = list(getattr(allowed, field))
+        if options:
+            kind = value.WhichOneof("value")
+            if kind == field:
+                return getattr(value, field) in options
+            if kind == "list":
+                return all(v in options for v in getattr(value.list, field))
+            return False
+    return True  # an empty constraint admits anything
+
+
 def _admits(kernel_def, node) -> bool:
-    """Whether every type constraint of ``kernel_def`` admits ``node``'s attributes."""
+    """Whether every constraint of ``kernel_def`` admits ``node``'s attributes."""
     if kernel_def.label:
         # Labelled kernels are only chosen when the node asks for them.
         if "_kernel" not in node.attr or node.attr["_kernel"].s.decode() != kernel_def.label:
             return False
-    for constraint in kernel_def.constraint:
-        types = _attr_types(node, constraint.name)
-        if types is None:
-            return False
-        allowed = set(constraint.allowed_values.list.type)
-        if not all(t in allowed for t in types):
-            return False
-    return True
+    return all(_constraint_admits(c, node) for c in kernel_def.constraint)
 
 
 def _describe(node) -> str:
@@ -123,6 +145,10 @@ def _describe(node) -> str:
         types = _attr_types(node, name)
         if types:
             parts.append(f"{name}=" + ",".join(tf.dtypes.as_dtype(t).name for t in types))
+        elif node.attr[name].WhichOneof("value") == "s" and not name.startswith("_"):
+            text = node.attr[name].s.decode(errors="replace")
+            if text and len(text) <= 20:
+                parts.append(f"{name}={text!r}")
     return f"{node.op} ({', '.join(parts) or 'no dtype attrs'})"
 
 
@@ -151,7 +177,7 @@ def _ensure_xla_kernels_registered() -> str:
 
 
 def gpu_kernel_violations(
-    concrete_function, device_type: str = "GPU", *, xla: bool = True
+    concrete_function, device_type: str = "GPU", *, xla: bool = True, runtime: bool = True
 ) -> list[str]:
     """List every node of ``concrete_function`` that cannot run on a GPU.
 
@@ -173,6 +199,9 @@ def gpu_kernel_violations(
       is walked like any other library function).
     Ops in ``DENIED_OPS`` are always reported.
 
+    ``runtime=False`` skips this part (for a graph traced with
+    ``jit_compile=True``, which XLA compiles as a whole).
+
     XLA check (``xla=True``, the default): every node must also have an
     ``XLA_GPU_JIT`` compilation kernel admitting its dtypes, because the library
     promises ``jit_compile=True`` on GPU. This is what catches
@@ -181,6 +210,9 @@ def gpu_kernel_violations(
     they become the compiled program's arguments). Compile-time-constant
     requirements (e.g. a bincount ``size`` that must be static) are not
     visible statically: ``assert_xla_matches`` runs the compiled function.
+    Code may branch on the XLA context (e.g. a bincount in graph mode, a segment
+    sum under XLA): check the XLA part on a ``jit_compile=True`` trace, as
+    ``assert_gpu_ready`` does.
     """
     if hasattr(concrete_function, "graph"):
         graph_def = concrete_function.graph.as_graph_def()
@@ -208,7 +240,7 @@ def gpu_kernel_violations(
         registered = _registered_kernels(node.op)
         devices = sorted({k.device_type for k in registered}) or ["none registered"]
 
-        runtime_ok = (
+        runtime_ok = not runtime or (
             any(k.device_type == device_type and _admits(k, node) for k in registered)
             or any(
                 k.device_type == _DEVICE_FALLBACK and k.constraint and _admits(k, node)
@@ -219,27 +251,30 @@ def gpu_kernel_violations(
         if not runtime_ok:
             report(
                 f"{where}: {_describe(node)} [node {node.name!r}]: no {device_type} kernel "
-                f"for these dtypes (kernels on: {', '.join(devices)})"
+                f"for these attributes (kernels on: {', '.join(devices)})"
             )
         if xla_device is None or (where == "graph" and node.op == "Placeholder"):
             continue
         if not any(k.device_type == xla_device and _admits(k, node) for k in registered):
             report(
                 f"{where}: {_describe(node)} [node {node.name!r}]: no {xla_device} kernel "
-                f"for these dtypes, does not compile with XLA (kernels on: {', '.join(devices)})"
+                f"for these attributes, does not compile with XLA (kernels on: {', '.join(devices)})"
             )
     return violations
 
 
-def _concrete(fn: Callable, *args):
-    if hasattr(fn, "get_concrete_function"):
-        return fn.get_concrete_function(*args)
-    return tf.function(fn).get_concrete_function(*args)
-
-
 def assert_gpu_ready(fn: Callable, *args) -> None:
-    """Trace ``fn`` on ``args`` (tensors or ``tf.TensorSpec``) and assert no violation."""
-    violations = gpu_kernel_violations(_concrete(fn, *args))
+    """Assert that ``fn`` on ``args`` (tensors or ``tf.TensorSpec``) can run on a GPU.
+
+    Traces ``fn`` twice: as a plain ``tf.function`` (every op needs a GPU kernel)
+    and with ``jit_compile=True`` (every op needs an XLA_GPU_JIT kernel). ``fn``
+    should be a plain Python callable, not already a ``tf.function``.
+    """
+    graph = tf.function(fn).get_concrete_function(*args)
+    jit = tf.function(fn, jit_compile=True).get_concrete_function(*args)
+    violations = gpu_kernel_violations(graph, xla=False) + [
+        f"[jit_compile=True trace] {v}" for v in gpu_kernel_violations(jit, runtime=False)
+    ]
     assert not violations, "ops without a GPU kernel:\n  " + "\n  ".join(violations)
 
 

@@ -1,5 +1,7 @@
 """The GPU/XLA readiness checker must be able to fail (and must not cry wolf)."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -57,6 +59,16 @@ def _py_function(x):
     return tf.py_function(lambda a: a, [x], tf.float32)
 
 
+def _gather_nd_raising_on_bad_indices(x):
+    # GatherNd's GPU kernels admit bad_indices_policy "", "DEFAULT" or "IGNORE":
+    # a non-dtype constraint the checker must read too.
+    return tf.raw_ops.GatherNd(
+        params=tf.reshape(x, [-1]),
+        indices=tf.zeros([5, 1], tf.int32),
+        bad_indices_policy="ERROR",
+    )
+
+
 def _depthwise(x):
     kernel = tf.ones([3, 3, 3, 1]) / 9.0
     return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
@@ -73,13 +85,14 @@ def _depthwise(x):
         (_int_argmax, "ArgMax"),
         (_py_function, "EagerPyFunc"),
         (_depthwise, "DepthwiseConv2dNative"),
+        (_gather_nd_raising_on_bad_indices, "bad_indices_policy='ERROR'"),
     ],
 )
 def test_checker_reports_non_gpu_ops(fn, op):
     violations = _violations(fn)
     assert violations, f"{fn.__name__} should have been reported"
     assert any(op in v for v in violations), violations
-    with pytest.raises(AssertionError, match=op):
+    with pytest.raises(AssertionError, match=re.escape(op)):
         assert_gpu_ready(fn, IMAGES)
 
 
@@ -103,6 +116,7 @@ def _harmless_with_control_flow(x):
     # a cond and a while loop: all GPU- and XLA-ready.
     table = tf.range(256, dtype=tf.float32)
     y = tf.gather(table, tf.cast(x, tf.int32))
+    y = tf.gather_nd(tf.reshape(table, [-1]), tf.cast(x, tf.int32)[..., None])
     y = tf.cond(tf.shape(x)[0] > 1, lambda: y * 2.0, lambda: y)
     return tf.map_fn(lambda im: im - 1.0, y)
 

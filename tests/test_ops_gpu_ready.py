@@ -2,8 +2,9 @@
 
 Static: each kernel is traced with a ``[B]`` float32 parameter (unknown batch
 size; known and unknown image sizes) and every op of the graph, nested
-function bodies included, must have a GPU kernel and an XLA_GPU_JIT kernel for
-its dtypes (``graph_check.gpu_kernel_violations``).
+function bodies included, must have a GPU kernel for its dtypes; traced with
+``jit_compile=True`` (the kernels may choose other ops under XLA), every op
+must have an XLA_GPU_JIT kernel (``graph_check.gpu_kernel_violations``).
 
 Dynamic: each kernel runs under ``tf.function(jit_compile=True)`` on real
 photographs and gives bit-identical output to graph mode.
@@ -53,17 +54,32 @@ def _kernel(name, kwargs):
     return functools.partial(getattr(ops, name), **kwargs)
 
 
-@pytest.mark.parametrize(
-    "image_shape", [[None, 32, 32, 3], [None, None, None, 3], [None, 9, 17, 1]]
-)
+IMAGE_SHAPES = [[None, 32, 32, 3], [None, None, None, 3], [None, 9, 17, 1]]
+
+
+@pytest.mark.parametrize("image_shape", IMAGE_SHAPES)
 @pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
-def test_every_op_has_gpu_and_xla_kernels(variant, image_shape):
+def test_every_op_has_gpu_kernels(variant, image_shape):
+    """Graph mode (no XLA): every op needs a GPU kernel for its dtypes."""
     name, kwargs = variant
     concrete = tf.function(_kernel(name, kwargs)).get_concrete_function(
         *_signature(name, image_shape)
     )
-    violations = gpu_kernel_violations(concrete)
+    violations = gpu_kernel_violations(concrete, xla=False)
     assert not violations, f"{name} {kwargs}:\n  " + "\n  ".join(violations)
+
+
+@pytest.mark.parametrize("image_shape", IMAGE_SHAPES)
+@pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
+def test_every_op_has_xla_gpu_kernels(variant, image_shape):
+    """Traced for XLA (kernels may branch on the XLA context): every op needs an
+    XLA_GPU_JIT kernel for its dtypes."""
+    name, kwargs = variant
+    concrete = tf.function(_kernel(name, kwargs), jit_compile=True).get_concrete_function(
+        *_signature(name, image_shape)
+    )
+    violations = gpu_kernel_violations(concrete, runtime=False)
+    assert not violations, f"{name} {kwargs} under jit_compile:\n  " + "\n  ".join(violations)
 
 
 def _arguments(name, images):
