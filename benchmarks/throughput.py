@@ -82,7 +82,7 @@ def settings_from_args(a) -> Settings:
         epoch=True,
         groups=["main", "n_ops", "model"] if quick else list(GROUPS),
         variant_keys=list(variants.MAIN_VARIANTS),
-        n_ops_values=[1, 3] if quick else [0, 1, 2, 3, 4, 5],
+        n_ops_values=[1] if quick else [0, 1, 2, 3, 4, 5],
         sweep_sizes=[48] if quick else [48, 112, 160],
         sweep_batches=[64] if quick else [16, 32, 64, 256, 512],
         sweep_size=32 if quick else 72,

@@ -249,19 +249,8 @@ def ours(
     def build(ds, batch_size):
         return ds.batch(batch_size).enumerate().map(fn, num_parallel_calls=AUTOTUNE)
 
-    # Fail early, with a clear reason, if the op does not run at all.
-    try:
-        x = tf.zeros([2, 8, 8, 3], tf.uint8)
-        y = fn(tf.constant(0, tf.int64), x)
-        if y.shape != x.shape or y.dtype != x.dtype:
-            return Skip(
-                key,
-                label,
-                f"rand_augment returned {y.dtype.name}{y.shape}, expected uint8{x.shape}",
-            )
-    except Exception as e:
-        return Skip(key, label, f"rand_augment failed on a test batch ({_err(e)})")
-
+    # No trial call here: an XLA trial would compile a program of its own, and
+    # the harness skips, with the reason, any variant that fails when calibrated.
     note = (
         f"rand_augment(num_ops={num_ops}, magnitude={magnitude:g}, seed=[{BASE_SEED}, batch index]"
         + "".join(f", {k}={v!r}" for k, v in kwargs.items())
