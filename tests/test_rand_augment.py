@@ -1,0 +1,597 @@
+"""`randaugment.rand_augment`, the functional op (issue 3).
+
+- the fast path equals a simple per-op reference path written here: the plan from
+  `draw_plan`, then each image's ops applied one kernel call at a time;
+- same seed, same output in eager, `tf.function`, `tf.data` and `jit_compile=True`;
+  "partition" and "fused" bit-identical; a different seed gives a different result;
+- per-image diversity and batch independence;
+- bad inputs raise, naming the argument and echoing the value;
+- dtypes, a single image, unknown shapes, B = 0, value ranges; hypothesis properties;
+- GPU readiness of the traced graph (`graph_check`) and XLA compilation.
+
+The op statistics (chi-square on a probe op table) are in `test_selection_stats.py`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from graph_check import gpu_kernel_violations
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import randaugment
+from randaugment import rand_augment
+from randaugment._plan import draw_plan
+from randaugment.table import OPS_BY_NAME
+
+ALL_OPS = randaugment.available_ops()
+FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+H, W = 24, 20  # not square, so width and height mix-ups show
+
+
+@pytest.fixture(scope="module")
+def photos(make_photos):
+    """16 different uint8 photographs, 24x20 RGB."""
+    return make_photos(16, H, W)
+
+
+def _seed(a, b=0):
+    return tf.constant([a, b], tf.int32)
+
+
+def _equal(a, b):
+    """Bit-identical (NaN-safe) comparison of two arrays with a useful message."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, a.shape, b.dtype, b.shape)
+    if a.dtype.kind == "f":
+        a, b = a.view(f"u{a.dtype.itemsize}"), b.view(f"u{b.dtype.itemsize}")
+    differ = a != b
+    if differ.any():
+        idx = tuple(int(i) for i in np.argwhere(differ)[0])
+        raise AssertionError(
+            f"{int(differ.sum())} of {differ.size} values differ; first at {idx}: "
+            f"{np.asarray(a)[idx]!r} vs {np.asarray(b)[idx]!r}"
+        )
+
+
+def _cast(images_u8, dtype, value_range=(0, 255)):
+    low, high = value_range
+    x = low + images_u8.astype(np.float64) * ((high - low) / 255.0)
+    return tf.cast(tf.constant(x), dtype)
+
+
+# -- the reference path ------------------------------------------------------------------
+
+
+def reference(images, seed, *, num_ops, magnitude, magnitude_stddev, rate, ops, fill, interp):
+    """One kernel call per image and applied slot, from the same plan.
+
+    Returns the uint8 result and the set of op names that were applied.
+    """
+    specs = [OPS_BY_NAME[name] for name in ops]
+    batch, height, width = images.shape[:3]
+    plan = draw_plan(
+        seed, tf.constant(batch), num_ops, len(specs), magnitude, magnitude_stddev, rate
+    )
+    op, sign, mag = plan.op.numpy(), plan.sign.numpy(), plan.magnitude.numpy()
+    apply, center = plan.apply.numpy(), plan.center.numpy()
+    applied = set()
+    out = []
+    for b in range(batch):
+        image = tf.constant(images[b : b + 1].astype(np.float32))
+        for n in range(num_ops):
+            if not apply[b, n]:
+                continue
+            spec = specs[op[b, n]]
+            applied.add(spec.name)
+            if not spec.has_parameter:
+                image = spec.kernel(image)
+                continue
+            param = spec.parameter(mag[b, n : n + 1], sign[b, n : n + 1], height, width)
+            if spec.name == "cutout":
+                centers = center[b, n : n + 1] * np.array([width, height], np.float32)
+                image = spec.kernel(image, param, centers, fill_value=fill)
+            elif spec.family == "geometric":
+                image = spec.kernel(image, param, fill_value=fill, interpolation=interp)
+            else:
+                image = spec.kernel(image, param)
+        out.append(image.numpy())
+    return np.concatenate(out).astype(np.uint8), applied
+
+
+REFERENCE_CASES = {
+    "nearest": dict(num_ops=3, magnitude=0.9, magnitude_stddev=0.2, rate=0.9, fill=128.0),
+    "bilinear": dict(num_ops=2, magnitude=0.6, magnitude_stddev=0.5, rate=1.0, fill=0.0),
+}
+
+
+@pytest.mark.parametrize("method", ["partition", "fused"])
+@pytest.mark.parametrize("interp", sorted(REFERENCE_CASES))
+def test_fast_path_equals_per_op_reference(photos, method, interp):
+    case = REFERENCE_CASES[interp]
+    applied = set()
+    for seed in (_seed(1, 2), _seed(99, 7)):
+        expected, used = reference(photos, seed, ops=ALL_OPS, interp=interp, **case)
+        applied |= used
+        args = dict(case, fill_value=case["fill"])
+        del args["fill"]
+        out = rand_augment(
+            photos, ops=ALL_OPS, interpolation=interp, seed=seed, method=method, **args
+        )
+        _equal(out.numpy(), expected)
+    # The comparison is only worth as much as the ops it covered.
+    assert len(applied) >= len(ALL_OPS) - 3, f"only {sorted(applied)} were applied"
+
+
+def test_fast_path_equals_reference_for_float_input_on_the_level_grid(photos):
+    """Float input holding the 256 levels of (0, 1): the result is the reference's
+    levels mapped back to (0, 1)."""
+    case = REFERENCE_CASES["nearest"]
+    expected, _ = reference(photos, _seed(4), ops=ALL_OPS, interp="nearest", **case)
+    out = rand_augment(
+        _cast(photos, tf.float32, (0, 1)),
+        num_ops=case["num_ops"],
+        magnitude=case["magnitude"],
+        magnitude_stddev=case["magnitude_stddev"],
+        rate=case["rate"],
+        ops=ALL_OPS,
+        value_range=(0, 1),
+        seed=_seed(4),
+    ).numpy()
+    np.testing.assert_array_equal(np.round(out * 255.0), expected.astype(np.float32))
+    np.testing.assert_allclose(out, expected / 255.0, rtol=0, atol=1e-7)
+
+
+# -- determinism -----------------------------------------------------------------------
+
+
+def _augment(method, seed=(5, 9), **kwargs):
+    seed = _seed(*seed) if isinstance(seed, tuple) else seed
+    kwargs = {"ops": ALL_OPS, "magnitude": 0.8, "magnitude_stddev": 0.3, "rate": 0.9} | kwargs
+
+    def f(x):
+        return rand_augment(x, seed=seed, method=method, **kwargs)
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "method, dtype",
+    [("auto", tf.float32), ("partition", tf.uint8), ("fused", tf.uint8)],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_same_seed_same_output_in_eager_function_and_tf_data(photos, method, dtype):
+    x = _cast(photos[:8], dtype)
+    f = _augment(method)
+    eager = f(x).numpy()
+    _equal(tf.function(f)(x).numpy(), eager)
+    ds = tf.data.Dataset.from_tensors(x).repeat(2).map(f, num_parallel_calls=2)
+    for batch in ds:
+        _equal(batch.numpy(), eager)
+    _equal(f(x).numpy(), eager)  # and again in eager
+    assert not np.array_equal(eager, x.numpy())
+
+
+# The blends and contrast: float arithmetic where XLA's fusion could round differently.
+BLENDS = ("color", "contrast", "sharpness", "brightness")
+
+
+@pytest.mark.parametrize(
+    "method, dtype, batch, ops",
+    [
+        ("fused", tf.uint8, None, ALL_OPS),
+        ("auto", tf.float32, 8, ALL_OPS),
+        ("fused", tf.float32, 8, BLENDS),
+    ],
+    ids=lambda v: getattr(v, "name", "blends" if v == BLENDS else str(v)[:8]),
+)
+def test_same_seed_same_output_under_jit_compile(photos, method, dtype, batch, ops):
+    """XLA ("auto" picks "fused" there) equals graph mode and eager "partition", the
+    path checked against the reference. Also with an unknown batch size."""
+    x = _cast(photos[:8], dtype, (0, 255) if dtype == tf.uint8 else (0, 1))
+    signature = [tf.TensorSpec([batch, H, W, 3], dtype)]
+    kw = dict(interpolation="bilinear", ops=ops, num_ops=3, value_range=(0, 1))
+    if dtype == tf.uint8:
+        kw["value_range"] = (0, 255)
+    f = _augment(method, **kw)
+    expected = _augment("partition", **kw)(x).numpy()
+    graph = tf.function(f, input_signature=signature)(x).numpy()
+    xla = tf.function(f, jit_compile=True, input_signature=signature)(x).numpy()
+    _equal(graph, expected)
+    _equal(xla, expected)
+
+
+def test_partition_and_fused_are_bit_identical(photos):
+    cases = [
+        (tf.constant(photos), (0, 255), "nearest", 0),
+        (_cast(photos, tf.float32, (-1, 1)), (-1, 1), "bilinear", 1),
+        (_cast(photos, tf.float16, (0, 1)), (0, 1), "nearest", 2),
+    ]
+    for x, vr, interp, seed in cases:
+        kw = dict(seed=(seed, 3), interpolation=interp, fill_value=40.0 * seed, value_range=vr)
+        a = _augment("partition", **kw)(x)
+        b = _augment("fused", **kw)(x)
+        _equal(a.numpy(), b.numpy())
+
+
+def test_int_seed_and_seed_tensor_inputs(photos):
+    x = tf.constant(photos[:8])
+    a = rand_augment(x, seed=3).numpy()
+    _equal(rand_augment(x, seed=3).numpy(), a)
+    assert not np.array_equal(rand_augment(x, seed=4).numpy(), a)
+
+    # A seed fed to one traced function: different per call, reproducible.
+    f = tf.function(lambda x, s: rand_augment(x, seed=s))
+    outs = [f(x, _seed(s, 1)).numpy() for s in (0, 1, 0)]
+    _equal(outs[0], outs[2])
+    assert not np.array_equal(outs[0], outs[1])
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("method", ["partition", "fused"])
+def test_different_seed_different_output(photos, method):
+    x = tf.constant(photos)
+    outs = [_augment(method, seed=_seed(s, t))(x).numpy() for s, t in ((0, 0), (1, 0), (0, 1))]
+    for i in range(3):
+        for j in range(i):
+            # Most images differ, not just one.
+            same = [np.array_equal(outs[i][b], outs[j][b]) for b in range(len(x))]
+            assert sum(same) <= len(x) // 4, f"seeds {i} and {j}: {sum(same)} images equal"
+
+
+def test_dataset_batches_get_their_own_draws(photos):
+    """The docstring's recipe: a per-batch seed from `enumerate`."""
+    same = np.repeat(photos[:1], 16, axis=0)
+    ds = tf.data.Dataset.from_tensor_slices(same).batch(4).enumerate()
+    ds = ds.map(lambda i, x: rand_augment(x, seed=tf.stack([7, tf.cast(i, tf.int32)])))
+    batches = [b.numpy() for b in ds]
+    assert len(batches) == 4
+    for i in range(4):
+        for j in range(i):
+            assert not np.array_equal(batches[i], batches[j])
+    again = [b.numpy() for b in ds]
+    for a, b in zip(batches, again, strict=True):
+        _equal(a, b)
+
+
+def test_unseeded_calls_differ(photos):
+    x = tf.constant(photos[:8])
+    assert not np.array_equal(rand_augment(x).numpy(), rand_augment(x).numpy())
+    f = tf.function(lambda x: rand_augment(x))
+    assert not np.array_equal(f(x).numpy(), f(x).numpy())
+
+
+# -- per image -------------------------------------------------------------------------
+
+
+def test_copies_of_one_image_get_different_outputs(photos):
+    copies = np.repeat(photos[:1], 64, axis=0)
+    out = rand_augment(tf.constant(copies), num_ops=2, magnitude=0.9, seed=0).numpy()
+    distinct = {o.tobytes() for o in out}
+    # 14 ops, 2 slots: 196 ordered pairs; identity-like pairs collide, most don't.
+    assert len(distinct) >= 32, f"only {len(distinct)} distinct outputs of 64"
+    changed = sum(not np.array_equal(o, copies[0]) for o in out)
+    assert changed >= 48
+
+
+@pytest.mark.parametrize("method", ["partition", "fused"])
+@pytest.mark.parametrize("dtype", [tf.uint8, tf.float32], ids=lambda d: d.name)
+def test_an_image_does_not_depend_on_its_batch(photos, method, dtype):
+    x = _cast(photos, dtype)
+    f = _augment(method)
+    full = f(x).numpy()
+    for k in (1, 3, 7):
+        _equal(f(x[:k]).numpy(), full[:k])
+    # Other images, same first image: the same first output.
+    other = tf.concat([x[:1], tf.reverse(x[1:], axis=[0])], axis=0)
+    _equal(f(other).numpy()[0], full[0])
+    # A single image [H, W, C] is image 0 of a batch.
+    _equal(f(x[0]).numpy(), full[0])
+
+
+# -- bad inputs ------------------------------------------------------------------------
+
+GOOD = tf.zeros([2, 8, 8, 3], tf.uint8)
+
+BAD_IMAGES = [
+    (tf.zeros([8, 8], tf.uint8), ValueError, r"images\.shape=\(8, 8\)"),
+    (tf.zeros([1, 2, 8, 8, 3], tf.uint8), ValueError, r"images\.shape=\(1, 2, 8, 8, 3\)"),
+    (tf.zeros([2, 8, 8, 4], tf.uint8), ValueError, r"images\.shape=\(2, 8, 8, 4\)"),
+    (tf.zeros([2, 8, 8, 2], tf.float32), ValueError, r"images\.shape=\(2, 8, 8, 2\)"),
+    (tf.fill([1, 2, 2, 3], "a"), TypeError, r"images\.dtype=string"),
+    (tf.zeros([2, 8, 8, 3], tf.int32), TypeError, r"images\.dtype=int32"),
+    (tf.zeros([2, 8, 8, 3], tf.bool), TypeError, r"images\.dtype=bool"),
+]
+
+
+@pytest.mark.parametrize("images, error, match", BAD_IMAGES, ids=lambda v: None)
+def test_bad_images_raise(images, error, match):
+    with pytest.raises(error, match=match):
+        rand_augment(images, seed=0)
+
+
+BAD_ARGUMENTS = [
+    ({"magnitude": 1.7}, ValueError, r"magnitude=1\.7"),
+    ({"magnitude": float("nan")}, ValueError, r"magnitude=nan"),
+    ({"magnitude": -0.1}, ValueError, r"magnitude=-0\.1"),
+    ({"magnitude": "0.5"}, TypeError, r"magnitude='0\.5'"),
+    ({"magnitude_stddev": 2.0}, ValueError, r"magnitude_stddev=2\.0"),
+    ({"num_ops": -1}, ValueError, r"num_ops=-1"),
+    ({"num_ops": 1.5}, TypeError, r"num_ops=1\.5"),
+    ({"num_ops": True}, TypeError, r"num_ops=True"),
+    ({"rate": 1.2}, ValueError, r"rate=1\.2"),
+    ({"rate": -0.5}, ValueError, r"rate=-0\.5"),
+    ({"ops": ["rotate", "rotat"]}, ValueError, r"'rotat'"),
+    ({"ops": []}, ValueError, r"ops=(\[\]|\(\))"),
+    ({"ops": "rotate"}, TypeError, r"ops='rotate'"),
+    ({"value_range": (1, 1)}, ValueError, r"value_range=\(1, 1\)"),
+    ({"value_range": (2, 1)}, ValueError, r"value_range=\(2, 1\)"),
+    ({"value_range": 255}, ValueError, r"value_range=255"),
+    ({"interpolation": "cubic"}, ValueError, r"interpolation='cubic'"),
+    ({"fill_value": 300}, ValueError, r"fill_value=300"),
+    ({"method": "fast"}, ValueError, r"method='fast'"),
+    ({"value_range": (0, 1)}, ValueError, r"value_range=\(0, 1\)"),  # with uint8 images
+    ({"seed": "x"}, (TypeError, ValueError), r"seed"),
+    ({"seed": tf.constant([1, 2, 3])}, ValueError, r"seed .*shape \(3,\)"),
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match", BAD_ARGUMENTS, ids=[str(k) for k, _, _ in BAD_ARGUMENTS]
+)
+def test_bad_arguments_raise(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        rand_augment(GOOD, **kwargs)
+    name = next(iter(kwargs))
+    if name != "seed":
+        assert f"`{name}`" in str(info.value) or f"{name}=" in str(info.value)
+
+
+def test_unknown_op_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="rotat") as info:
+        rand_augment(GOOD, ops=["rotat"])
+    message = str(info.value)
+    missing = [name for name in ALL_OPS if repr(name) not in message]
+    assert not missing, f"valid ops not listed: {missing}"
+
+
+def test_unknown_channel_count_is_refused():
+    f = tf.function(lambda x: rand_augment(x, seed=0))
+    with pytest.raises(ValueError, match=re.escape("images.shape=(None, 8, 8, None)")):
+        f.get_concrete_function(tf.TensorSpec([None, 8, 8, None], tf.uint8))
+
+
+@pytest.mark.parametrize("dtype", [tf.uint8, tf.float32, tf.bfloat16], ids=lambda d: d.name)
+@pytest.mark.parametrize(
+    "kwargs", [{"num_ops": 0}, {"magnitude": 0.0}, {"rate": 0.0}], ids=lambda k: str(k)
+)
+def test_nothing_to_do_returns_the_input(photos, dtype, kwargs):
+    x = _cast(photos, dtype, (0, 1) if dtype != tf.uint8 else (0, 255))
+    # Off the 256-level grid: a quantizing path would change these values.
+    if dtype != tf.uint8:
+        x = x * tf.cast(0.997, dtype)
+    vr = (0, 1) if dtype != tf.uint8 else (0, 255)
+    out = rand_augment(x, value_range=vr, ops=ALL_OPS, seed=0, **kwargs)
+    _equal(out.numpy(), x.numpy())
+    out = tf.function(lambda x: rand_augment(x, value_range=vr, seed=0, **kwargs))(x)
+    _equal(out.numpy(), x.numpy())
+
+
+def test_float_input_outside_value_range_is_clipped_when_changed():
+    """Docstring: float values outside `value_range` are clipped into it; images that
+    no op changes are returned exactly."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 1.5, (4, 9, 7, 3)).astype(np.float32)
+    out = rand_augment(x, ops=["invert"], num_ops=1, value_range=(0, 1), seed=0).numpy()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    levels = np.round(np.clip(x, 0, 1) * 255.0)
+    np.testing.assert_allclose(out, (255.0 - levels) / 255.0, rtol=0, atol=1e-7)
+    # Drawn but changing nothing: returned exactly, out-of-range values included.
+    out = rand_augment(x, ops=["identity"], value_range=(0, 1), seed=0).numpy()
+    _equal(out, x)
+
+
+def test_float_input_outside_value_range_is_clipped_when_ops_cancel_out():
+    """Two inverts ran, so by the docstring the values are clipped and quantized: only
+    "skipped slots, identity, magnitude 0" return the input exactly. (The issue also
+    asks for output values in `value_range`.)"""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 1.5, (4, 9, 7, 3)).astype(np.float32)
+    out = rand_augment(x, ops=["invert"], num_ops=2, value_range=(0, 1), seed=0).numpy()
+    assert out.min() >= 0.0 and out.max() <= 1.0, (out.min(), out.max())
+    levels = np.round(np.clip(x, 0, 1) * 255.0)
+    np.testing.assert_allclose(out, levels / 255.0, rtol=0, atol=1e-7)
+
+
+# -- dtypes, shapes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_float_dtypes_on_0_255_match_uint8(photos, dtype):
+    """Integer-valued floats in (0, 255) (exact in every float dtype) give exactly the
+    uint8 result."""
+    expected = _augment("auto")(tf.constant(photos)).numpy()
+    out = _augment("auto")(_cast(photos, dtype))
+    assert out.dtype == dtype and out.shape == photos.shape
+    _equal(tf.cast(out, tf.float64).numpy(), expected.astype(np.float64))
+
+
+def _range_in(dtype, value_range):
+    """`value_range` as representable in `dtype`."""
+    low, high = tf.cast(tf.constant(value_range, tf.float64), dtype).numpy().astype(np.float64)
+    return low, high
+
+
+@pytest.mark.parametrize("value_range", [(0, 1), (-1, 1)], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_float_dtypes_and_value_ranges(photos, dtype, value_range):
+    x = _cast(photos, dtype, value_range)
+    low, high = value_range
+    out = _augment("auto", value_range=value_range)(x)
+    assert out.dtype == dtype and out.shape == x.shape
+    out = tf.cast(out, tf.float64).numpy()
+    lo, hi = _range_in(dtype, value_range)
+    assert out.min() >= lo and out.max() <= hi
+    # The uint8 result of the levels the input holds, mapped to the range.
+    x64 = tf.cast(x, tf.float64).numpy()
+    levels_in = np.round((np.clip(x64, low, high) - low) * 255.0 / (high - low))
+    expected = _augment("auto")(tf.constant(levels_in.astype(np.uint8))).numpy()
+    expected = low + expected * ((high - low) / 255.0)
+    eps = float(np.finfo(np.float16).eps) if dtype == tf.float16 else 1e-6
+    if dtype == tf.bfloat16:
+        eps = 2.0**-8
+    np.testing.assert_allclose(out, expected, rtol=0, atol=eps * max(abs(low), abs(high)))
+
+
+@pytest.mark.parametrize("value_range", [(0, 1.05), (0.1, 0.7), (-3, 0.3)], ids=str)
+def test_output_never_exceeds_value_range(value_range):
+    """Every level, 0..255, comes back inside `value_range` (as float32 holds it):
+    white under invert is black and the other way round, both ends of the range."""
+    low, high = value_range
+    levels = np.arange(256, dtype=np.float64).reshape(1, 16, 16, 1)
+    x = tf.constant((low + levels * (high - low) / 255.0).astype(np.float32))
+    out = rand_augment(x, ops=["invert"], num_ops=1, value_range=value_range, seed=0).numpy()
+    lo, hi = _range_in(tf.float32, value_range)
+    assert out.min() >= lo, f"min {out.min()!r} < low {np.float32(lo)!r}"
+    assert out.max() <= hi, f"max {out.max()!r} > high {np.float32(hi)!r}"
+
+
+@pytest.mark.parametrize(
+    "method, shape",
+    [
+        ("partition", [None, None, None, 3]),
+        ("fused", [None, None, None, 3]),
+        ("fused", [None, H, W, 3]),
+        ("partition", [None, None, 3]),
+        ("fused", [None, None, 3]),
+    ],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_unknown_batch_and_image_size(photos, method, shape):
+    x = tf.constant(photos[:5]) if len(shape) == 4 else tf.constant(photos[0])
+    expected = _augment(method)(x).numpy()
+    f = tf.function(_augment(method), input_signature=[tf.TensorSpec(shape, tf.uint8)])
+    _equal(f(x).numpy(), expected)
+    if len(shape) == 4:
+        assert f(x[:2]).shape == (2, H, W, 3)
+    else:
+        assert f(x[:9, :7]).shape == (9, 7, 3)
+
+
+@pytest.mark.parametrize("method", ["partition", "fused"])
+@pytest.mark.parametrize("dtype", [tf.uint8, tf.float32], ids=lambda d: d.name)
+def test_empty_batch(method, dtype):
+    x = tf.zeros([0, 8, 6, 3], dtype)
+    out = _augment(method)(x)
+    assert out.shape == (0, 8, 6, 3) and out.dtype == dtype
+    if method == "partition":
+        sig = [tf.TensorSpec([None, 8, 6, 3], dtype)]
+        assert tf.function(_augment(method), input_signature=sig)(x).shape == (0, 8, 6, 3)
+
+
+def test_grayscale(make_photos):
+    gray = make_photos(8, H, W, 1)
+    case = REFERENCE_CASES["nearest"]
+    expected, _ = reference(gray, _seed(2), ops=ALL_OPS, interp="nearest", **case)
+    out = rand_augment(
+        gray,
+        num_ops=case["num_ops"],
+        magnitude=case["magnitude"],
+        magnitude_stddev=case["magnitude_stddev"],
+        rate=case["rate"],
+        ops=ALL_OPS,
+        seed=_seed(2),
+    )
+    _equal(out.numpy(), expected)
+
+
+# -- hypothesis ------------------------------------------------------------------------
+
+
+@st.composite
+def _cases(draw):
+    dtype = draw(st.sampled_from((tf.uint8, *FLOATS)))
+    if dtype == tf.uint8:
+        value_range = (0, 255)
+    else:
+        value_range = draw(
+            st.one_of(
+                st.sampled_from([(0, 255), (0, 1), (-1, 1)]),
+                st.tuples(st.floats(-10, 10), st.floats(0.05, 300)).map(
+                    lambda t: (t[0], t[0] + t[1])
+                ),
+            )
+        )
+    shape = (
+        draw(st.integers(0, 6)),
+        draw(st.integers(1, 24)),
+        draw(st.integers(1, 24)),
+        draw(st.sampled_from((1, 3))),
+    )
+    single = draw(st.booleans()) and shape[0] == 1
+    kwargs = dict(
+        num_ops=draw(st.integers(0, 4)),
+        magnitude=draw(st.floats(0, 1)),
+        magnitude_stddev=draw(st.sampled_from((0.0, 0.5))),
+        rate=draw(st.sampled_from((1.0, 0.5))),
+        ops=draw(st.sampled_from((None, ALL_OPS))),
+        interpolation=draw(st.sampled_from(("nearest", "bilinear"))),
+        value_range=value_range,
+        seed=draw(st.integers(0, 2**31 - 1)),
+        method=draw(st.sampled_from(("auto", "partition", "fused"))),
+    )
+    return dtype, shape, single, kwargs
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_cases(), data=st.data())
+def test_property_shape_dtype_and_range_preserved(case, data):
+    dtype, shape, single, kwargs = case
+    low, high = kwargs["value_range"]
+    rng = np.random.default_rng(kwargs["seed"])
+    if dtype == tf.uint8:
+        x = tf.constant(rng.integers(0, 256, shape, dtype=np.uint8))
+    else:
+        x = tf.cast(tf.constant(rng.uniform(low, high, shape)), dtype)
+    if single:
+        x = x[0]
+    out = rand_augment(x, **kwargs)
+    assert out.dtype == dtype
+    assert out.shape == x.shape
+    values = tf.cast(out, tf.float64).numpy()
+    lo, hi = _range_in(dtype, (low, high)) if dtype != tf.uint8 else (0, 255)
+    # Inputs cast to a low-precision dtype may already be a rounding off the range.
+    x64 = tf.cast(x, tf.float64).numpy()
+    lo, hi = min(lo, x64.min(initial=lo)), max(hi, x64.max(initial=hi))
+    assert np.isfinite(values).all()
+    assert values.min(initial=lo) >= lo and values.max(initial=hi) <= hi
+
+
+# -- GPU readiness -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, shape, dtype",
+    [
+        ("fused", [None, None, None, 3], tf.uint8),
+        ("fused", [8, H, W, 1], tf.float16),
+        ("partition", [None, None, None, 3], tf.float32),
+        ("auto", [None, H, W, 3], tf.bfloat16),
+    ],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_graph_has_gpu_and_xla_kernels(method, shape, dtype):
+    """Every op of the traced graph has a GPU kernel and an XLA_GPU_JIT kernel.
+
+    "partition" passes this static walk too (DynamicStitch and Where have GPU and XLA
+    kernels registered), but it does not compile with XLA: its shapes are data
+    dependent. That is documented ("not for XLA"); XLA uses "fused".
+    """
+    f = tf.function(_augment(method, interpolation="bilinear"))
+    concrete = f.get_concrete_function(tf.TensorSpec(shape, dtype))
+    violations = gpu_kernel_violations(concrete)
+    assert not violations, "\n  ".join(violations)
