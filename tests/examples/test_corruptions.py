@@ -945,11 +945,14 @@ def test_test_batch_reader_reads_real_format(tmp_path, images):
 
 @pytest.mark.slow
 def test_full_size_speed_each_corruption_under_a_minute():
+    # CPU time of this process: on a shared machine the wall time also counts
+    # other jobs. The corruptions are single-threaded NumPy/SciPy, so on an idle
+    # 2-core machine wall time is about the CPU time.
     import time
 
     x = np.random.default_rng(0).integers(0, 256, (10000, 32, 32, 3), dtype=np.uint8)
     for name in C.available_corruptions():
-        start = time.perf_counter()
+        start = time.process_time()
         for s in SEVERITIES:
             C.corrupt(x, name, s, 0)
-        assert time.perf_counter() - start < 60, name
+        assert time.process_time() - start < 60, name
