@@ -1111,7 +1111,7 @@ _SPECS: tuple[tuple[str, Callable[..., np.ndarray], str], ...] = (
     (
         "elastic_transform",
         elastic_transform,
-        "OpenCV (<= 4.x) fixed-point warpAffine replicated; bit-exact against OpenCV 4.8.1",
+        "OpenCV 4.8-style fixed-point warpAffine replicated; bit-exact against OpenCV 4.8.1",
     ),
     ("pixelate", pixelate, "Pillow BOX resize, one call per image"),
     ("jpeg_compression", jpeg_compression, "Pillow JPEG, one call per image"),
