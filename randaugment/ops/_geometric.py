@@ -78,10 +78,14 @@ def _source_coordinates(coeffs: tf.Tensor, height, width):
 
 def _gather_pixels(flat_images, row, col, width):
     """Pixels at integer float32 (row, col) `[B, H, W]` of `flat_images` `[B, H*W, C]`."""
-    index = tf.cast(row * tf.cast(width, tf.float32) + col, tf.int32)
+    index = tf.cast(row * tf.cast(width, tf.float32) + col, tf.int32)  # exact: < 2**24
     shape = tf.shape(index)
-    pixels = tf.gather(flat_images, tf.reshape(index, [shape[0], -1]), batch_dims=1)
-    return tf.reshape(pixels, tf.concat([shape, [-1]], axis=0))
+    pixels_per_image = shape[1] * shape[2]
+    index = index + tf.reshape(tf.range(shape[0]) * pixels_per_image, [-1, 1, 1])
+    # One gather_nd over the flattened batch: on CPU about twice as fast as a
+    # batch_dims gather.
+    channels = tf.shape(flat_images)[-1]
+    return tf.gather_nd(tf.reshape(flat_images, [-1, channels]), index[..., tf.newaxis])
 
 
 def warp_affine(
