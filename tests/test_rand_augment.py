@@ -585,13 +585,20 @@ def test_property_shape_dtype_and_range_preserved(case, data):
     ids=lambda v: getattr(v, "name", str(v)),
 )
 def test_graph_has_gpu_and_xla_kernels(method, shape, dtype):
-    """Every op of the traced graph has a GPU kernel and an XLA_GPU_JIT kernel.
+    """Every op of the plain trace has a GPU kernel, and every op of the
+    `jit_compile=True` trace an XLA_GPU_JIT kernel (the code branches on the XLA
+    context, so each check runs on its own trace; "auto" is "partition" in the first
+    and "fused" in the second).
 
-    "partition" passes this static walk too (DynamicStitch and Where have GPU and XLA
-    kernels registered), but it does not compile with XLA: its shapes are data
-    dependent. That is documented ("not for XLA"); XLA uses "fused".
+    "partition" is only checked as a GPU runtime graph: it is documented as not for
+    XLA (data-dependent shapes). Note that the static XLA walk would not catch that:
+    DynamicStitch and Where have XLA kernels registered; only compiling fails.
     """
-    f = tf.function(_augment(method, interpolation="bilinear"))
-    concrete = f.get_concrete_function(tf.TensorSpec(shape, dtype))
-    violations = gpu_kernel_violations(concrete)
+    f = _augment(method, interpolation="bilinear")
+    spec = tf.TensorSpec(shape, dtype)
+    graph = tf.function(f).get_concrete_function(spec)
+    violations = gpu_kernel_violations(graph, xla=False)
+    if method != "partition":
+        jit = tf.function(f, jit_compile=True).get_concrete_function(spec)
+        violations += [f"[jit] {v}" for v in gpu_kernel_violations(jit, runtime=False)]
     assert not violations, "\n  ".join(violations)
