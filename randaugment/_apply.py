@@ -185,11 +185,30 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     skip = names.index("identity")
     runner = SlotRunner(tuple(specs), fill_value, interpolation)
     shape = tf.shape(images)
-    run = runner.run_fused if method == "fused" else runner.run_partitioned
-    for slot in range(plan.op.shape[1]):
+
+    def run_slot(images, slot):
         op = tf.where(plan.apply[:, slot], plan.op[:, slot], skip)
         params = runner.parameters(
             op, plan.sign[:, slot], plan.magnitude[:, slot], shape[1], shape[2]
         )
-        images = run(images, op, params, plan.center[:, slot])
+        if method == "fused":
+            return runner.run_fused(images, op, params, plan.center[:, slot])
+        return runner.run_partitioned(images, op, params, plan.center[:, slot])
+
+    num_slots = plan.op.shape[1]
+    if method == "fused" and num_slots > 1:
+        # One loop body for all slots: XLA compiles the slot once instead of N times
+        # (compile time and code size grow with N otherwise).
+        def body(slot, images):
+            return slot + 1, run_slot(images, slot)
+
+        _, images = tf.while_loop(
+            lambda slot, _: slot < num_slots,
+            body,
+            (tf.constant(0), images),
+            shape_invariants=(tf.TensorShape([]), images.shape),
+        )
+        return images
+    for slot in range(num_slots):
+        images = run_slot(images, slot)
     return images
