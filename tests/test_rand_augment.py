@@ -548,8 +548,8 @@ def _cases(draw):
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=_cases(), data=st.data())
-def test_property_shape_dtype_and_range_preserved(case, data):
+@given(case=_cases())
+def test_property_shape_dtype_and_range_preserved(case):
     dtype, shape, single, kwargs = case
     low, high = kwargs["value_range"]
     rng = np.random.default_rng(kwargs["seed"])

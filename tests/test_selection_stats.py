@@ -244,6 +244,59 @@ def test_rate_is_the_per_slot_probability_of_applying(probes, rate):
     assert _uniform_pvalue(ops) > ALPHA
 
 
+# -- magnitude noise -------------------------------------------------------------------
+
+
+@pytest.fixture
+def magnitude_probe(probes, monkeypatch):
+    """A probe that writes its parameter, 255 m, so a black image comes back as
+    floor(255 m): each image's noisy magnitude, to 1/255."""
+    spec = randaugment.OpSpec(
+        "solarize_add",
+        _probe_kernel,
+        table.OPS_BY_NAME["solarize_add"].family,
+        low=0.0,
+        high=255.0,
+        default=False,
+    )
+    monkeypatch.setitem(table.OPS_BY_NAME, "probe_magnitude", spec)
+    return "probe_magnitude"
+
+
+def _magnitudes(name, magnitude, stddev, seed, batch=BATCH):
+    images = tf.zeros([batch, 1, 1, 1], tf.uint8)
+    out = rand_augment(
+        images, num_ops=1, magnitude=magnitude, magnitude_stddev=stddev, ops=[name], seed=seed
+    )
+    return out.numpy()[:, 0, 0, 0].astype(np.float64)
+
+
+def test_magnitude_noise_has_the_documented_mean_and_spread(magnitude_probe):
+    levels = _magnitudes(magnitude_probe, 0.5, 0.1, seed=21)
+    m = (levels + 0.5) / 255.0  # floor(255 m) -> the middle of its 1/255 bin
+    se = 0.1 / np.sqrt(BATCH)
+    assert abs(m.mean() - 0.5) < 4 * se, f"mean {m.mean():.4f}"
+    assert 0.1 * 0.93 < m.std() < 0.1 * 1.07, f"std {m.std():.4f}"
+    # Gaussian-like: about 68 % within one standard deviation, 95 % within two.
+    within1 = np.mean(np.abs(m - 0.5) < 0.1)
+    within2 = np.mean(np.abs(m - 0.5) < 0.2)
+    assert 0.64 < within1 < 0.72 and 0.93 < within2 < 0.97, (within1, within2)
+    # Per image: neighbouring images are uncorrelated.
+    r = np.corrcoef(m[0::2], m[1::2])[0, 1]
+    assert abs(r) < 4 / np.sqrt(BATCH // 2), f"neighbour correlation {r:.3f}"
+    # Without noise every image gets exactly the magnitude.
+    assert set(_magnitudes(magnitude_probe, 0.5, 0.0, seed=21, batch=64)) == {127.0}
+
+
+@pytest.mark.parametrize("magnitude, end", [(0.95, 255.0), (0.05, 0.0)])
+def test_magnitude_noise_is_clipped_to_0_1(magnitude_probe, magnitude, end):
+    levels = _magnitudes(magnitude_probe, magnitude, 0.2, seed=8)
+    assert levels.min() >= 0 and levels.max() <= 255
+    # P(|noise| > 0.05) on the clipped side: 1 - Phi(0.25) = 0.401 for a Gaussian.
+    clipped = np.mean(levels == end)
+    assert 0.37 < clipped < 0.43, f"{clipped:.3f} of magnitudes clipped to {end / 255}"
+
+
 # -- negative controls: the checks reject biased draws ---------------------------------
 
 
