@@ -218,6 +218,19 @@ def test_dataset_map_layer(images):
         assert x.shape == (4, SIZE, SIZE, 3) and y.shape == (4,)
 
 
+@pytest.mark.parametrize("seed", [None, 1], ids=["unseeded", "seeded"])
+def test_dataset_map_in_parallel_gives_every_batch_its_own_draw(images, seed):
+    """`ds.map(layer, num_parallel_calls=...)`: concurrent calls must not reuse a seed.
+    48 batches of 4 copies of one image: two equal batches mean a shared seed."""
+    layer = RandAugment(num_ops=2, magnitude=0.9, seed=seed)
+    x = np.repeat(images[:1], 4, axis=0)
+    ds = tf.data.Dataset.from_tensors(x).repeat(48).map(layer, num_parallel_calls=4)
+    batches = [b.numpy().tobytes() for b in ds]
+    assert len(set(batches)) == len(batches), (
+        f"{len(batches) - len(set(batches))} of {len(batches)} batches repeat another's draws"
+    )
+
+
 # -- keras-cv names --------------------------------------------------------------------
 
 

@@ -263,6 +263,12 @@ def test_unseeded_calls_differ(photos):
     assert not np.array_equal(rand_augment(x).numpy(), rand_augment(x).numpy())
     f = tf.function(lambda x: rand_augment(x))
     assert not np.array_equal(f(x).numpy(), f(x).numpy())
+    # Concurrent calls in a parallel tf.data map: every batch its own draw.
+    copies = np.repeat(photos[:1], 4, axis=0)
+    ds = tf.data.Dataset.from_tensors(copies).repeat(48)
+    ds = ds.map(lambda b: rand_augment(b, num_ops=2, magnitude=0.9), num_parallel_calls=4)
+    batches = [b.numpy().tobytes() for b in ds]
+    assert len(set(batches)) == len(batches)
 
 
 # -- per image -------------------------------------------------------------------------
