@@ -144,11 +144,13 @@ def rand_augment(
         ops: names of the ops to draw from (see `randaugment.available_ops()`).
             Default: the paper's 14 (`randaugment.DEFAULT_OPS`).
         value_range: `(low, high)` of the input values; (0, 255) by default, (0, 1)
-            for images scaled to [0, 1]. Values are mapped to 256 levels for the ops,
-            as PIL's uint8 images have: an image that an op changes comes back
-            quantized to 256 levels of `value_range`; float values outside
-            `value_range` are clipped into it (documented, not an error). Images that
-            no op changes (skipped slots, identity, magnitude 0) are returned exactly.
+            for images scaled to [0, 1]. The ops work on 256 levels, as PIL's uint8
+            images do: float values are clipped into `value_range` and rounded to the
+            nearest of 256 levels before the ops. An image whose levels come out of
+            the ops unchanged (every slot skipped, identity, magnitude 0, or ops that
+            cancel out such as two inverts) is returned exactly as given, neither
+            clipped nor quantized; any other image comes back on the 256 levels of
+            `value_range`.
         fill_value: value in [0, 255] (in uint8 units, whatever `value_range`) of
             pixels uncovered by geometric ops and of cutout. Default 128.
         interpolation: "nearest" (default) or "bilinear", for geometric ops.
