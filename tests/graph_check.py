@@ -9,7 +9,9 @@ kernel registry lists the ``GPU`` kernels even on a CPU-only machine
 (DESIGN.md section 5). We walk the traced graph, including the bodies of every
 nested function (``tf.cond``/``tf.while_loop`` branches, inner ``tf.function``s),
 and for each node ask the registry whether a kernel for ``device_type`` exists
-whose type constraints admit the node's dtype attributes. This is what
+whose constraints admit the node's attributes (its dtypes, and the few string
+or int attributes kernels are registered for, such as GatherNd's
+``bad_indices_policy``). This is what
 TensorFlow's placer does when it looks for a kernel; doing it ourselves turns
 "silently falls back to the CPU on a GPU machine" (or "fails to place") into a
 test failure with the op and the dtype named.
