@@ -594,6 +594,24 @@ def _cases(draw):
         ),
     )
 )  # found by hypothesis: 255 * float32(1.05 / 255) rounds above 1.05
+@example(
+    case=(
+        tf.float64,
+        (6, 22, 2, 1),
+        False,
+        dict(
+            num_ops=4,
+            magnitude=0.9843238394239704,
+            magnitude_stddev=0.5,
+            rate=1.0,
+            ops=None,
+            interpolation="nearest",
+            value_range=(9.683657123309327, 232.1745523414317),
+            seed=1013290,
+            method="auto",
+        ),
+    )
+)  # found by hypothesis: float32(low) < low, and the output is computed in float32
 @given(case=_cases())
 def test_property_shape_dtype_and_range_preserved(case):
     dtype, shape, single, kwargs = case
