@@ -103,7 +103,7 @@ def cell(s: dict | None) -> str:
     if not s:
         return "-"
     if s["n"] == 1:
-        return f"{fmt(s['median'])} (1 rep)"
+        return f"{fmt(s['median'])} (1 window)"
     return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
 
 
@@ -137,9 +137,11 @@ def markdown(result: dict) -> str:
     b = main[0]["batch_size"] if main else None
 
     if main:
-        out.append(f"### Steady state, images/s (median (min-max) over reps), batch {b}")
+        out.append(f"### Steady state, images/s, batch {b}")
         out.append(
-            "One long-lived iterator per rep; its first batch and warm-up batches are not timed.\n"
+            "Median (min-max) over the timed windows of all visits (a visit: one fresh iterator, "
+            "its first batch and warm-up batches not timed, then consecutive windows of "
+            "batches).\n"
         )
         out.append(
             _table(
@@ -156,8 +158,9 @@ def markdown(result: dict) -> str:
             "to its end, as `fit` does each epoch)\n"
         )
         out.append(
-            "images/s, then the fixed cost per epoch in seconds: epoch time minus "
-            "n / steady-state rate.\n"
+            "images/s over the epochs after the first, then the fixed cost per epoch in "
+            "seconds (epoch time minus n / steady-state rate), then the first epoch's "
+            "images/s (the first iterator of that dataset: first-use costs).\n"
         )
         rows = []
         for k in order:
@@ -168,12 +171,14 @@ def markdown(result: dict) -> str:
                     row.append("-")
                     continue
                 overhead = r["epoch_seconds"]["median"] - r["n_images"] / r["steady"]["median"]
-                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s [n={r['n_images']}]")
+                cold = r.get("epoch_cold")
+                cold_txt = f"; first epoch {fmt(cold['rate'])}" if cold else ""
+                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s [n={r['n_images']}]{cold_txt}")
             rows.append(row)
         out.append(_table(["variant"] + [f"{s}x{s}" for s in sizes], rows))
 
         out.append(
-            "\n### Time to the first batch, s: cold (first iterator ever: tracing, compiling) / warm (median of later iterators)\n"
+            "\n### Time to the first batch, s: cold (first iterator of the run: first-use costs, XLA compile) / warm (median of later iterators)\n"
         )
         rows = []
         for k in order:

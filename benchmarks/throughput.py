@@ -47,13 +47,14 @@ def log(msg: str) -> None:
 class Settings:
     sizes: list[int]
     batch_size: int
-    reps: int
-    target_seconds: float  # length of one timed pass
-    calib_seconds: float
+    visits: int  # fresh iterators per point, interleaved across points
+    windows: int  # timed windows per visit
+    window_s: float  # length of one timed window
+    epoch_s: float  # length of one per-epoch pass (sets its number of images)
     warmup: int  # batches discarded after the first one, in steady state
-    budget: float  # seconds per point, all reps; reps are cut to fit
-    time_limit: float  # seconds for the whole run; groups get shares, reps are cut
-    slow_batch_s: float  # a batch slower than this: 1 rep, no per-epoch pass
+    model_reps: int  # fit() calls per case of the model group
+    time_limit: float  # seconds for the whole run; groups get shares, visits are cut
+    slow_batch_s: float  # a batch slower than this: one window, one visit, no epoch
     max_mb: float  # images held in memory per size
     epoch: bool
     groups: list[str]
@@ -71,11 +72,12 @@ def settings_from_args(a) -> Settings:
     s = Settings(
         sizes=[32] if quick else [32, 72, 224],
         batch_size=128,
-        reps=2 if quick else 5,
-        target_seconds=0.2 if quick else 0.8,
-        calib_seconds=0.1 if quick else 0.4,
+        visits=1 if quick else 2,
+        windows=2 if quick else 3,
+        window_s=0.15 if quick else 0.5,
+        epoch_s=0.2 if quick else 0.5,
         warmup=1 if quick else 2,
-        budget=3.0 if quick else 12.0,
+        model_reps=1 if quick else 3,
         time_limit=100.0 if quick else 800.0,
         slow_batch_s=1.0 if quick else 2.5,
         max_mb=16 if quick else 256,
@@ -91,10 +93,10 @@ def settings_from_args(a) -> Settings:
     )
     for name in (
         "batch_size",
-        "reps",
-        "target_seconds",
+        "visits",
+        "windows",
+        "window_s",
         "warmup",
-        "budget",
         "time_limit",
         "max_mb",
         "data",
@@ -214,33 +216,36 @@ class TorchClient:
 
 @dataclasses.dataclass
 class Point:
+    """One variant at one size and batch size, measured in interleaved visits.
+
+    A visit makes one fresh iterator over the repeated dataset: its first batch
+    is timed on its own, ``warmup`` batches are discarded, then ``windows``
+    consecutive windows of about ``window_s`` each are timed (a window ends at
+    the first batch past ``window_s``); then, if per-epoch passes are on, one
+    fresh iterator over ``n_images`` images is timed to its end.
+    """
+
     group: str
     variant: variants.Variant
     size: int
     batch_size: int
     extra: dict = dataclasses.field(default_factory=dict)
-    # Decided by calibration:
-    n_images: int = 0
-    n_batches: int = 0
-    reps: int = 0
-    warmup: int = 0
-    do_epoch: bool = False
-    calibration: dict = dataclasses.field(default_factory=dict)
-    # Built once and reused by every rep, as fit() reuses one dataset across
+    # Built once and reused by every visit, as fit() reuses one dataset across
     # epochs: a fresh iterator per pass, never a fresh trace.
     ds_steady: object = None
     ds_epoch: object = None
-    rep_estimate: float = 0.0
-    last_rep_s: float = 0.0
-    spent: float = 0.0
-    steady: list = dataclasses.field(default_factory=list)
+    n_images: int = 0  # images per epoch pass, from the first visit's rate
+    slow: bool = False
+    visits: list = dataclasses.field(default_factory=list)
     epochs: list = dataclasses.field(default_factory=list)
+    epoch_cold: dict | None = None
+    last_visit_s: float = 0.0
     error: str = ""
 
     def record(self) -> dict:
-        rates = [r["rate"] for r in self.steady]
-        ep = [r["rate"] for r in self.epochs]
-        d = {
+        rates = [w["rate"] for v in self.visits for w in v["windows"]]
+        firsts = [v["first_batch_s"] for v in self.visits]
+        return {
             "group": self.group,
             "variant": self.variant.key,
             "label": self.variant.label,
@@ -249,18 +254,18 @@ class Point:
             "batch_size": self.batch_size,
             **self.extra,
             "n_images": self.n_images,
-            "warmup_batches": self.warmup,
-            "reps": len(rates),
-            "first_batch_cold_s": self.calibration.get("first_batch_s"),
+            "visits": len(self.visits),
+            "windows": len(rates),
+            "slow": self.slow,
+            "first_batch_cold_s": firsts[0] if firsts else None,
+            "first_batch_warm_s": summarize(firsts[1:]),
             "steady": summarize(rates),
-            "first_batch_warm_s": summarize([r["first_batch_s"] for r in self.steady]),
-            "epoch": summarize(ep),
+            "epoch": summarize([r["rate"] for r in self.epochs]),
             "epoch_seconds": summarize([r["seconds"] for r in self.epochs]),
-            "raw": {"steady": self.steady, "epoch": self.epochs, "calibration": self.calibration},
+            "epoch_cold": self.epoch_cold,
+            "raw": {"visits": self.visits, "epochs": self.epochs},
+            **({"error": self.error} if self.error else {}),
         }
-        if self.error:
-            d["error"] = self.error
-        return d
 
 
 def summarize(xs: list[float]) -> dict | None:
@@ -269,69 +274,56 @@ def summarize(xs: list[float]) -> dict | None:
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
-def calibrate(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
-    b = p.batch_size
-    n_max = data.n_max(p.size, b)
-    x_np, x_tf = data.get(p.size, n_max)
+def prepare(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
+    n_max = data.n_max(p.size, p.batch_size)
+    _, x_tf = data.get(p.size, n_max)
     if p.variant.kind == "torch":
         torch.setup(st, p.size, n_max)
-        c = torch.call(cmd="calibrate", size=p.size, batch_size=b, min_seconds=st.calib_seconds)
     else:
-        # The steady-state pipeline repeats all images held for this size; the
-        # per-epoch one covers exactly the images of one timed pass.
-        p.ds_steady = measure.tf_dataset(x_tf, n_max, b, p.variant.build, repeat=True)
-        c = measure.tf_calibrate(p.ds_steady, b, st.calib_seconds)
-    p.calibration = c
-    batch_s = b / c["rate"]
-    slow = batch_s > st.slow_batch_s
-    p.warmup = 1 if slow else st.warmup
-    p.n_batches = (
-        1 if slow else min(max(2, math.ceil(c["rate"] * st.target_seconds / b)), n_max // b)
-    )
-    p.n_images = p.n_batches * b
-    p.do_epoch = st.epoch and not slow and p.group == "main"
-    startup = 1.0  # a fresh iterator: 0.1 s (floor) to several s (peers' big graphs)
-    rep_cost = (1 + p.warmup + p.n_batches) * batch_s + startup
-    if p.do_epoch:
-        rep_cost += p.n_batches * batch_s + startup
-    p.rep_estimate = rep_cost
-    p.reps = max(1, min(st.reps, int(st.budget // rep_cost)))
-    if slow:
-        # Too slow to repeat within the run: the calibration pass is the one rep
-        # (its rate is from the batches after the first).
-        p.reps = 0
-        p.steady.append(
-            {"first_batch_s": c["first_batch_s"], "rate": c["rate"], "from_calibration": True}
-        )
-    if p.do_epoch and p.variant.kind == "tf":
-        p.ds_epoch = measure.tf_dataset(x_tf, p.n_images, b, p.variant.build, repeat=False)
-    log(
-        f"  {p.variant.key:<16} {p.size:>3}px b{b:<4} first batch {c['first_batch_s']:.2f} s, "
-        f"~{c['rate']:.0f} img/s -> {p.n_batches} batches x {p.reps} reps"
-        + (" + epochs" if p.do_epoch else "")
-        + (" (slow: the calibration pass is its only rep, no per-epoch pass)" if slow else "")
-    )
+        # The steady-state pipeline repeats all the images held for this size.
+        p.ds_steady = measure.tf_dataset(x_tf, n_max, p.batch_size, p.variant.build, repeat=True)
 
 
-def run_once(p: Point, data: Data, torch: TorchClient) -> None:
+def visit(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
     b = p.batch_size
+    first = not p.visits
+    kw = {
+        "warmup": st.warmup,
+        "windows": st.windows,
+        "window_s": st.window_s,
+        "slow_batch_s": st.slow_batch_s,
+    }
     if p.variant.kind == "torch":
-        p.steady.append(
-            torch.call(
-                cmd="steady",
-                size=p.size,
-                batch_size=b,
-                n_images=p.n_images,
-                n_batches=p.n_batches,
-                warmup=p.warmup,
-            )
+        v = torch.call(cmd="visit", size=p.size, batch_size=b, **kw)
+    else:
+        v = measure.tf_visit(p.ds_steady, b, **kw)
+    p.visits.append(v)
+    if first:
+        rate = statistics.median(w["rate"] for w in v["windows"])
+        p.slow = v["slow"]
+        n_max = data.n_max(p.size, b)
+        n_batches = min(max(2, math.ceil(rate * st.epoch_s / b)), n_max // b)
+        p.n_images = n_batches * b
+        if st.epoch and not p.slow and p.group == "main" and p.variant.kind == "tf":
+            _, x_tf = data.get(p.size, n_max)
+            p.ds_epoch = measure.tf_dataset(x_tf, p.n_images, b, p.variant.build, repeat=False)
+        log(
+            f"  {p.variant.key:<16} {p.size:>3}px b{b:<4} first batch {v['first_batch_s']:.2f} s,"
+            f" ~{rate:.0f} img/s"
+            + (" (slow: one window, no more visits, no per-epoch pass)" if p.slow else "")
         )
-        if p.do_epoch:
-            p.epochs.append(torch.call(cmd="epoch", size=p.size, batch_size=b, n_images=p.n_images))
-        return
-    p.steady.append(measure.tf_steady(p.ds_steady, p.n_batches, b, p.warmup))
-    if p.do_epoch:
-        p.epochs.append(measure.tf_epoch(p.ds_epoch, p.n_images))
+    if st.epoch and not p.slow and p.group == "main":
+        # The first pass over the epoch dataset is its first iterator ever (first-use
+        # costs): kept apart as the cold epoch; the visit's own pass follows.
+        for _ in range(2 if first else 1):
+            if p.variant.kind == "torch":
+                e = torch.call(cmd="epoch", size=p.size, batch_size=b, n_images=p.n_images)
+            else:
+                e = measure.tf_epoch(p.ds_epoch, p.n_images)
+            if first and p.epoch_cold is None:
+                p.epoch_cold = e
+            else:
+                p.epochs.append(e)
 
 
 def run_points(
@@ -342,54 +334,45 @@ def run_points(
     skipped: list,
     deadline: float = float("inf"),
 ) -> list[Point]:
-    """Calibrate every point, then run the reps interleaved across points.
+    """Visits every point ``st.visits`` times, interleaved across the points.
 
-    Reps stop early for a point that has used its budget, and for the whole group
-    when the next rep would end after ``deadline`` (``time.perf_counter()`` time).
+    Visit 1 of every point, then visit 2 of every point (starting from another
+    point), ...; later visits are dropped when the next round would end after
+    ``deadline`` (``time.perf_counter()`` time).
     """
     live = []
     for p in points:
         try:
-            calibrate(p, st, data, torch)
+            prepare(p, st, data, torch)
             live.append(p)
         except Exception as e:
-            reason = f"failed at {p.size}px: {variants._err(e)}"
-            log(f"SKIP {p.variant.label}: {reason}")
-            skipped.append(
-                {
-                    "variant": p.variant.key,
-                    "label": p.variant.label,
-                    "group": p.group,
-                    "reason": reason,
-                }
-            )
-    max_reps = max((p.reps for p in live), default=0)
-    for rep in range(max_reps):
-        # A point stops when its next rep would take it past its budget (the cost of
-        # its last rep, iterator start-up included, is the estimate).
-        todo = [
-            p for p in live if p.reps > rep and (rep == 0 or p.spent + p.last_rep_s <= st.budget)
-        ]
-        if not todo:
+            _skip(skipped, p, e)
+    for k in range(st.visits):
+        todo = [p for p in live if not p.slow and not p.error]
+        if k > 0 and time.perf_counter() + sum(p.last_visit_s for p in todo) > deadline:
+            log(f"  time limit of this group reached after {k} visit(s)")
             break
-        estimate = sum(p.last_rep_s or p.rep_estimate for p in todo)
-        if rep > 0 and time.perf_counter() + estimate > deadline:
-            log(f"  time limit of this group reached: {rep} reps")
-            break
-        # Rotate the order each rep so no variant always runs first.
-        k = rep % len(todo)
-        for p in todo[k:] + todo[:k]:
+        start = k % len(todo) if todo else 0
+        for p in todo[start:] + todo[:start]:
             t0 = time.perf_counter()
             try:
-                run_once(p, data, torch)
+                visit(p, st, data, torch)
             except Exception as e:
+                if not p.visits:
+                    _skip(skipped, p, e)
                 p.error = variants._err(e)
-                p.reps = rep
-                log(f"  {p.variant.key} rep {rep} failed: {p.error}")
-            p.last_rep_s = time.perf_counter() - t0
-            p.spent += p.last_rep_s
-        log(f"  rep {rep + 1}/{max_reps} done")
-    return live
+                log(f"  {p.variant.key} visit {k + 1} failed: {p.error}")
+            p.last_visit_s = time.perf_counter() - t0
+        log(f"  visit {k + 1}/{st.visits} of every point done")
+    return [p for p in live if p.visits]
+
+
+def _skip(skipped: list, p: Point, e: BaseException) -> None:
+    reason = f"failed at {p.size}px: {variants._err(e)}"
+    log(f"SKIP {p.variant.label}: {reason}")
+    skipped.append(
+        {"variant": p.variant.key, "label": p.variant.label, "group": p.group, "reason": reason}
+    )
 
 
 # --------------------------------------------------------------------------
@@ -485,7 +468,7 @@ def model_group(st: Settings, data: Data, skipped: list, deadline: float) -> lis
                 c = fit(m, 3, 1)
                 c["first_batch_s"] = c["first_batch_s"]
                 c["build_and_first_fit_s"] = time.perf_counter() - t0
-                n = min(max(3, math.ceil(c["rate"] * st.target_seconds / b)), 200)
+                n = min(max(3, math.ceil(c["rate"] * st.window_s * 2 / b)), 200)
                 log(
                     f"  {key:<20} {size}px b{b} first batch {c['first_batch_s']:.2f} s, ~{c['rate']:.0f} img/s -> {n} batches"
                 )
@@ -495,7 +478,7 @@ def model_group(st: Settings, data: Data, skipped: list, deadline: float) -> lis
                 skipped.append({"variant": key, "label": label, "group": "model", "reason": reason})
                 log(f"SKIP {label}: {reason}")
     last = {}
-    for rep in range(st.reps):
+    for rep in range(st.model_reps):
         estimate = sum(last.values())
         if rep > 0 and time.perf_counter() + estimate > deadline:
             log(f"  time limit of this group reached: {rep} reps")
@@ -563,16 +546,18 @@ def main(argv=None) -> int:
         "--sweep-batches", help="batch sizes of the batch sweep (default 32,64,256,512)"
     )
     ap.add_argument("--batch-size", type=int, help="batch size of the main table (default 128)")
-    ap.add_argument("--reps", type=int, help="timed repetitions per point (default 5, quick 2)")
-    ap.add_argument("--target-seconds", type=float, help="length of one timed pass (default 0.8 s)")
-    ap.add_argument("--warmup", type=int, help="batches discarded after the first one (default 2)")
     ap.add_argument(
-        "--budget", type=float, help="seconds per point over all reps; reps are cut to fit"
+        "--visits", type=int, help="fresh iterators per point, interleaved (default 2, quick 1)"
     )
+    ap.add_argument("--windows", type=int, help="timed windows per visit (default 3, quick 2)")
+    ap.add_argument(
+        "--window-s", type=float, help="seconds per timed window (default 0.5, quick 0.15)"
+    )
+    ap.add_argument("--warmup", type=int, help="batches discarded after the first one (default 2)")
     ap.add_argument(
         "--time-limit",
         type=float,
-        help="seconds for the whole run (default 800, quick 100): reps are cut to fit",
+        help="seconds for the whole run (default 800, quick 100): visits are cut to fit",
     )
     ap.add_argument("--max-mb", type=float, help="MB of images held per size (default 256)")
     ap.add_argument(

@@ -10,8 +10,8 @@ stdout.  The child is idle between commands, so measurements interleave with
 the tf.data ones exactly as the others do.
 
 Commands: ``{"cmd": "setup", "kind", "n", "size", "seed"}`` builds the same
-images as the parent (same generator, same seed); ``calibrate``, ``steady``
-and ``epoch`` mirror :mod:`benchmarks.measure`; ``quit`` ends.
+images as the parent (same generator, same seed); ``visit`` and ``epoch``
+mirror :mod:`benchmarks.measure`; ``quit`` ends.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import traceback
 import numpy as np
 
 from benchmarks.data import make_images
+from benchmarks.timing import windows_after_warmup
 
 WORKERS = 2
 
@@ -65,40 +66,16 @@ def _loader(x, length, batch_size):
     )
 
 
-def calibrate(x, batch_size, min_seconds):
-    loader = _loader(x, 400 * batch_size, batch_size)
+def visit(x, batch_size, warmup, windows, window_s, slow_batch_s):
+    # Enough indices for any plausible visit; the iterator is dropped early.
+    loader = _loader(x, 10_000 * batch_size, batch_size)
     t0 = time.perf_counter()
     it = iter(loader)
     next(it)
-    t1 = time.perf_counter()
-    k, t = 0, t1
-    for _ in it:
-        k += 1
-        t = time.perf_counter()
-        if t - t1 >= min_seconds:
-            break
+    first = time.perf_counter() - t0
+    out = windows_after_warmup(it, batch_size, warmup, windows, window_s, slow_batch_s)
     del it
-    return {"first_batch_s": t1 - t0, "rate": k * batch_size / (t - t1)}
-
-
-def steady(x, n_images, n_batches, batch_size, warmup):
-    loader = _loader(x[:n_images], (1 + warmup + n_batches) * batch_size, batch_size)
-    t0 = time.perf_counter()
-    it = iter(loader)
-    next(it)
-    t1 = time.perf_counter()
-    for _ in range(warmup):
-        next(it)
-    t2 = time.perf_counter()
-    for _ in range(n_batches):
-        next(it)
-    t3 = time.perf_counter()
-    del it
-    return {
-        "first_batch_s": t1 - t0,
-        "seconds": t3 - t2,
-        "rate": n_batches * batch_size / (t3 - t2),
-    }
+    return {"first_batch_s": first, **out}
 
 
 def epoch(x, n_images, batch_size):
@@ -136,10 +113,10 @@ def main() -> None:
             else:
                 x = data[msg["size"]]
                 b = msg["batch_size"]
-                if cmd == "calibrate":
-                    reply = calibrate(x, b, msg["min_seconds"])
-                elif cmd == "steady":
-                    reply = steady(x, msg["n_images"], msg["n_batches"], b, msg["warmup"])
+                if cmd == "visit":
+                    reply = visit(
+                        x, b, msg["warmup"], msg["windows"], msg["window_s"], msg["slow_batch_s"]
+                    )
                 elif cmd == "epoch":
                     reply = epoch(x, msg["n_images"], b)
                 else:

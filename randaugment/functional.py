@@ -246,6 +246,8 @@ def rand_augment(
     else:
         # (The `maximum` is a no-op that keeps XLA from fusing a multiply-add.)
         scaled = tf.maximum(out * ((high - low) / 255.0), -3.0e38) + low
+        # float32 rounding can put level 255 a hair above `high`.
+        scaled = tf.clip_by_value(scaled, low, high)
         # An image that no op changed comes back exactly as it was.
         changed = tf.reduce_any(tf.not_equal(out, levels), axis=[1, 2, 3])
         untouched = tf.reshape(~changed, [-1, 1, 1, 1])

@@ -37,8 +37,11 @@ class RandAugment(keras.layers.Layer):
             Default True. Only with the default `ops`.
         fill_value: fill of uncovered pixels, in uint8 units. Default 128.
         interpolation: "nearest" (default) or "bilinear".
-        seed: int or None. A seeded layer is reproducible; an unseeded one still
-            draws new ops for every batch.
+        seed: int or None. Every call draws a new per-call seed from the layer's
+            TF random generator (seeded with `seed`, or from a non-deterministic
+            state), so every batch gets new ops; a seeded layer repeats its sequence
+            of draws when rebuilt (e.g. loaded from `.keras`) and called in the same
+            order.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Example:
@@ -109,7 +112,28 @@ class RandAugment(keras.layers.Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        # The per-call seed comes from a Philox counter state [counter, 0, key] that
+        # one op reads and advances under a lock (RngReadAndSkip), so calls running
+        # in parallel (a `tf.data` map with num_parallel_calls) never share a seed.
+        # keras.random.SeedGenerator reads and increments in separate ops, and raced
+        # there (10 of 48 batches repeated another's draws). The state is a Keras
+        # variable: it is saved in `.keras` files and can be read or assigned.
+        if seed is None:
+            with tf.init_scope():
+                key = int(
+                    tf.random.Generator.from_non_deterministic_state()
+                    .uniform_full_int([], tf.int64)
+                    .numpy()
+                )
+        else:
+            key = seed
+        self.seed_state = self.add_weight(
+            name="seed_state",
+            shape=(3,),
+            dtype="int64",
+            initializer=keras.initializers.Constant([0, 0, key]),
+            trainable=False,
+        )
         self.supports_masking = False
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
@@ -117,8 +141,11 @@ class RandAugment(keras.layers.Layer):
     def call(self, inputs, training=True):
         if not training:
             return inputs
-        # SeedGenerator state is int64 or uint32; stateless XLA ops want int32.
-        seed = tf.cast(tf.cast(self.seed_generator.next(), tf.int64) % (2**31), tf.int32)
+        state = tf.raw_ops.RngReadAndSkip(
+            resource=self.seed_state.handle, alg=tf.constant(1), delta=tf.constant(1, tf.uint64)
+        )
+        # (key, counter) as an int32 pair: stateless XLA ops want int32 seeds.
+        seed = tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32)
         return rand_augment(
             inputs,
             num_ops=self.num_ops,

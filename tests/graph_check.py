@@ -55,6 +55,14 @@ RUNTIME_OPS: frozenset[str] = frozenset(
         "IdentityN",  # Identity over a list (e.g. tf.custom_gradient); runtime forwards buffers
         "_Arg",  # function arguments/results inside library functions
         "_Retval",
+        # Resource-variable access (a Keras layer's weights, the RandAugment layer's
+        # seed state): registered once for DEFAULT with an unconstrained dtype, so
+        # they run on the device that holds the variable, GPU included.
+        "ReadVariableOp",
+        "AssignVariableOp",
+        "AssignAddVariableOp",
+        "AssignSubVariableOp",
+        "VarHandleOp",
     }
 )
 

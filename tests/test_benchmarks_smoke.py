@@ -38,9 +38,9 @@ def test_quick_run_writes_json_table_and_plot(tmp_path):
         f"--variants={variants}",
         "--groups=main,n_ops",
         "--n-ops=1",
-        "--reps=1",
-        "--target-seconds=0.02",
-        "--budget=1",
+        "--visits=1",
+        "--windows=1",
+        "--window-s=0.02",
         "--max-mb=1",
         f"--out-dir={tmp_path}",
         "--name=smoke",
@@ -76,6 +76,7 @@ def test_quick_run_writes_json_table_and_plot(tmp_path):
 
     out = proc.stdout
     assert "### Steady state, images/s" in out
+    assert "### Per epoch" in out
     assert "| floor (cast only) |" in out
     assert "### Run" in out
     if _installed("matplotlib"):

@@ -137,8 +137,8 @@ def test_loaded_model_with_the_same_seed_state_gives_the_same_output(images, tmp
     model(x, training=True)  # advance the original's state
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
-    state = model.layers[0].seed_generator.state
-    loaded.layers[0].seed_generator.state.assign(state.value)
+    state = model.layers[0].seed_state
+    loaded.layers[0].seed_state.assign(state.numpy())
     np.testing.assert_array_equal(model(x, training=True).numpy(), loaded(x, training=True).numpy())
 
 
@@ -177,7 +177,7 @@ def _classifier(jit_compile):
 
 
 def _seed_state(model):
-    return np.asarray(model.layers[0].seed_generator.state.numpy()).copy()
+    return np.asarray(model.layers[0].seed_state.numpy()).copy()
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "jit_compile"])
