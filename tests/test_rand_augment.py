@@ -635,6 +635,30 @@ def test_property_shape_dtype_and_range_preserved(case):
     assert values.min(initial=lo) >= lo and values.max(initial=hi) <= hi
 
 
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(case=_cases())
+def test_property_partition_equals_fused(case):
+    """Both apply paths, bit for bit, on random shapes (1x1 images, one channel, B=0
+    included), dtypes, ranges and arguments."""
+    dtype, shape, single, kwargs = case
+    low, high = kwargs["value_range"]
+    rng = np.random.default_rng(kwargs["seed"])
+    if dtype == tf.uint8:
+        x = tf.constant(rng.integers(0, 256, shape, dtype=np.uint8))
+    else:
+        x = tf.cast(tf.constant(rng.uniform(low, high, shape)), dtype)
+    kwargs = dict(kwargs, ops=ALL_OPS)
+    del kwargs["method"]
+    a = rand_augment(x, method="partition", **kwargs)
+    b = rand_augment(x, method="fused", **kwargs)
+    _equal(tf.cast(a, tf.float64).numpy(), tf.cast(b, tf.float64).numpy())
+
+
 # -- GPU readiness -----------------------------------------------------------------------
 
 
