@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -21,11 +22,20 @@ _SUPPORTED_CHANNELS = (1, 3)
 _UNSEEDED = None
 
 
+def nondeterministic_key() -> int:
+    """A fresh 63-bit key from the OS, to seed TF generators of unseeded calls.
+
+    (Not `tf.random.Generator.from_non_deterministic_state()`, which raises once TF op
+    determinism is enabled; an unseeded call should still work then.)
+    """
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
 def _unseeded_seed() -> tf.Tensor:
     global _UNSEEDED
     if _UNSEEDED is None:
         with tf.init_scope():
-            _UNSEEDED = tf.random.Generator.from_non_deterministic_state()
+            _UNSEEDED = tf.random.Generator.from_seed(nondeterministic_key())
     return _UNSEEDED.uniform_full_int([2], dtype=tf.int32)
 
 
@@ -244,15 +254,16 @@ def rand_augment(
     if dtype == tf.uint8:
         out = tf.cast(out, tf.uint8)
     else:
-        # (The `maximum` is a no-op that keeps XLA from fusing a multiply-add.)
-        scaled = tf.maximum(out * ((high - low) / 255.0), -3.0e38) + low
-        # float32 rounding can put level 255 a hair above `high`.
-        scaled = tf.clip_by_value(scaled, low, high)
+        # Back to `value_range` in float64 for float64 input, float32 otherwise. (The
+        # `maximum` is a no-op that keeps XLA from fusing a multiply-add.)
+        work = tf.float64 if dtype == tf.float64 else tf.float32
+        scaled = tf.maximum(tf.cast(out, work) * ((high - low) / 255.0), -3.0e38) + low
+        # Clip in the output dtype: rounding can put a level a hair outside the range.
+        scaled = tf.clip_by_value(tf.cast(scaled, dtype), tf.cast(low, dtype), tf.cast(high, dtype))
         # An image that no op changed comes back exactly as it was.
         changed = tf.reduce_any(tf.not_equal(out, levels), axis=[1, 2, 3])
         untouched = tf.reshape(~changed, [-1, 1, 1, 1])
-        out = tf.where(untouched, tf.cast(images, tf.float32), scaled)
-        out = tf.cast(out, dtype)
+        out = tf.where(untouched, images, scaled)
     if rank == 3:
         out = out[0]
     out.set_shape(original.shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from randaugment.functional import rand_augment, validate_arguments
+from randaugment.functional import nondeterministic_key, rand_augment, validate_arguments
 from randaugment.table import DEFAULT_OPS, GEOMETRIC_OPS
 
 _UNSET = object()
@@ -118,15 +118,7 @@ class RandAugment(keras.layers.Layer):
         # keras.random.SeedGenerator reads and increments in separate ops, and raced
         # there (10 of 48 batches repeated another's draws). The state is a Keras
         # variable: it is saved in `.keras` files and can be read or assigned.
-        if seed is None:
-            with tf.init_scope():
-                key = int(
-                    tf.random.Generator.from_non_deterministic_state()
-                    .uniform_full_int([], tf.int64)
-                    .numpy()
-                )
-        else:
-            key = seed
+        key = nondeterministic_key() if seed is None else seed
         self.seed_state = self.add_weight(
             name="seed_state",
             shape=(3,),

@@ -98,3 +98,15 @@ def cifar_files(tmp_path_factory) -> dict:
     arrays = make_cifar10(root)
     c_dir = make_cifar10c(root / "CIFAR-10-C", arrays["x_test"], arrays["y_test"])
     return {"data_dir": root, "cifar10c_dir": c_dir, **arrays}
+
+
+@pytest.fixture(autouse=True)
+def _restore_op_determinism():
+    """The example's CLI enables TF op determinism for the whole process; undo it after
+    each test so that it does not leak into later tests (it changes what Keras and TF
+    allow: no XLA in `fit`, no unseeded random generators)."""
+    yield
+    from tensorflow.python.framework import config
+
+    if config.is_op_determinism_enabled():
+        config.disable_op_determinism()
