@@ -234,6 +234,11 @@ def rand_augment(
         return tf.identity(images)
     if method == "auto":
         method = "fused" if in_xla_context() else "partition"
+    elif method == "partition" and in_xla_context():
+        raise ValueError(
+            '`method="partition"` has dynamic shapes and cannot compile with XLA '
+            '(jit_compile=True); use method="fused" or "auto". Received: method="partition"'
+        )
     # Grappler's constant folding gave wrong results (graph mode only) when a constant
     # seed let it fold the whole plan into the partition path; a
     # PlaceholderWithDefault is never folded.

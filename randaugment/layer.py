@@ -37,11 +37,11 @@ class RandAugment(keras.layers.Layer):
             Default True. Only with the default `ops`.
         fill_value: fill of uncovered pixels, in uint8 units. Default 128.
         interpolation: "nearest" (default) or "bilinear".
-        seed: int or None. Every call draws a new per-call seed from the layer's
-            TF random generator (seeded with `seed`, or from a non-deterministic
-            state), so every batch gets new ops; a seeded layer repeats its sequence
-            of draws when rebuilt (e.g. loaded from `.keras`) and called in the same
-            order.
+        seed: int or None. Every call takes a new per-call seed from the layer's
+            seed state (a counter keyed by `seed`, or by a random key when None), so
+            every batch gets new draws. The state is a non-trainable weight: a model
+            loaded from `.keras` continues where the saved one stopped, and a layer
+            rebuilt from its config with the same `seed` repeats the same sequence.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Example:

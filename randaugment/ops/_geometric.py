@@ -145,7 +145,9 @@ def warp_affine(
     fill = tf.cast(fill_value, tf.float32)
     # Arithmetic on a 0/1 mask (exact on these integer values) rather than tf.where,
     # which is several times slower on CPU for large tensors.
-    return fill + tf.cast(inside, tf.float32)[..., tf.newaxis] * (out - fill)
+    out = fill + tf.cast(inside, tf.float32)[..., tf.newaxis] * (out - fill)
+    out.set_shape(images.shape)
+    return out
 
 
 # (Not zeros_like/ones_like: the parameters may be a dynamic_partition output, whose
