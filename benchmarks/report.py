@@ -158,22 +158,22 @@ def markdown(result: dict) -> str:
             "to its end, as `fit` does each epoch)\n"
         )
         out.append(
-            "images/s over the epochs after the first, then the fixed cost per epoch in "
-            "seconds (epoch time minus n / steady-state rate), then the first epoch's "
-            "images/s (the first iterator of that dataset: first-use costs).\n"
+            "images/s of the epochs after the first, the fixed cost per epoch in seconds "
+            "(epoch time minus n / steady-state rate), then the first epoch's images/s (the "
+            "first iterator of that dataset: first-use costs), and n.\n"
         )
         rows = []
         for k in order:
             row = [labels[k]]
             for s in sizes:
                 r = get.get((k, s))
+                cold = (r or {}).get("epoch_cold")
+                cold_txt = f"first epoch {fmt(cold['rate'])}" if cold else ""
                 if not (r and r.get("epoch") and r.get("steady")):
-                    row.append("-")
+                    row.append(f"{cold_txt} [n={r['n_images']}]" if cold else "-")
                     continue
                 overhead = r["epoch_seconds"]["median"] - r["n_images"] / r["steady"]["median"]
-                cold = r.get("epoch_cold")
-                cold_txt = f"; first epoch {fmt(cold['rate'])}" if cold else ""
-                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s [n={r['n_images']}]{cold_txt}")
+                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s; {cold_txt} [n={r['n_images']}]")
             rows.append(row)
         out.append(_table(["variant"] + [f"{s}x{s}" for s in sizes], rows))
 
@@ -291,10 +291,12 @@ def markdown(result: dict) -> str:
         out.append("\nCost in nanoseconds per pixel (1 / rate / pixels):\n")
         out.append(_table(["variant"] + [f"{s}x{s}" for s in allsizes], rows))
 
+    swept = {r["batch_size"] for r in _by(recs, "batch")}
     batch = _by(recs, "batch") + [
         r
         for r in main
         if r["variant"] in OURS_MAIN
+        and r["batch_size"] not in swept
         and r["size"] == (_by(recs, "batch") or [{"size": None}])[0]["size"]
     ]
     if _by(recs, "batch"):
@@ -455,8 +457,13 @@ def plot(result: dict, path: Path) -> Path:
             ax.set_xlabel("image side (pixels)")
             ax.set_title("against image size, N=3 magnitude 0.8")
         elif g == "batch":
+            swept = {r["batch_size"] for r in rs}
             allr = rs + [
-                r for r in main if r["variant"] in OURS_MAIN and r["size"] == rs[0]["size"]
+                r
+                for r in main
+                if r["variant"] in OURS_MAIN
+                and r["size"] == rs[0]["size"]
+                and r["batch_size"] not in swept
             ]
             for key in OURS_MAIN:
                 pts = sorted((r["batch_size"], r["steady"]) for r in allr if r["variant"] == key)
@@ -483,6 +490,7 @@ def plot(result: dict, path: Path) -> Path:
                 color="tab:gray",
             )
             ax.set_yticks(range(len(rs)), labels, fontsize=8)
+            ax.set_xscale("log")
             ax.set_xlabel("training images/s")
             ax.set_title(f"layer inside a model, fit(), {rs[0]['size']}x{rs[0]['size']}")
             ax.grid(axis="x", alpha=0.3)
