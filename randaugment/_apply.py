@@ -134,7 +134,8 @@ class SlotRunner:
         return self._blend_family(images, op, params, "color", luminance(images))
 
     def sharpness(self, images, op, params, center):
-        return self._blend_family(images, op, params, "sharpness", _blend.smooth(images))
+        factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)
+        return _blend.sharpen(images, tf.reshape(factor, [-1, 1, 1, 1]))
 
     def cutout(self, images, op, params, center):
         shape = tf.shape(images)

@@ -14,6 +14,7 @@ from randaugment.ops._common import (
     check_channels,
     luminance,
     per_image,
+    quantize_factor,
 )
 
 
@@ -70,31 +71,52 @@ def contrast(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     return contrast_values(images, per_image(contrast_means(images)), factor)
 
 
+def _interior_mask(images: tf.Tensor) -> tf.Tensor:
+    """1.0 inside the one-pixel border, 0.0 on it: float32 `[1, H, W, 1]`."""
+    height = tf.shape(images)[1]
+    width = tf.shape(images)[2]
+    y = tf.range(height)[:, tf.newaxis]
+    x = tf.range(width)[tf.newaxis, :]
+    interior = (y > 0) & (y < height - 1) & (x > 0) & (x < width - 1)
+    return tf.cast(interior, tf.float32)[tf.newaxis, :, :, tf.newaxis]
+
+
+def _smoothed_interior(images: tf.Tensor) -> tf.Tensor:
+    """PIL's SMOOTH value at every pixel, valid inside the one-pixel border.
+
+    The interior value is `round(S / 13)` for the integer weighted sum S (a sum / 13 is
+    never exactly half-way), i.e. `floor(S / 13 + 0.5)`. S / 13 lies at least 0.5 / 13
+    away from the floor's breakpoints, so the float32 rounding of the average pool and
+    of the constants 9/13 and 4/13 (all below 1e-4 here) cannot move it across one.
+    The 3x3 box sum comes from an average pool (one optimised pass, with GPU and XLA
+    kernels; no depthwise convolution, which crashed on GPU in the original TF code).
+    """
+    average = tf.nn.avg_pool2d(images, ksize=3, strides=1, padding="SAME")
+    return tf.floor(average * (9.0 / 13.0) + images * (4.0 / 13.0) + 0.5)
+
+
 def smooth(images: tf.Tensor) -> tf.Tensor:
     """PIL's `ImageFilter.SMOOTH` (3x3 kernel [[1,1,1],[1,5,1],[1,1,1]] / 13).
 
     Like PIL, the one-pixel border is copied unchanged (so images smaller than 3x3 are
-    returned as they are), and the interior is `round(sum / 13)`, computed exactly in
-    integers as `floor((2 * sum + 13) / 26)` (a sum / 13 is never exactly half-way).
-
-    The 3x3 box sum comes from an average pool (one optimised pass, with GPU and XLA
-    kernels; no depthwise convolution, which crashed on GPU in the original TF code):
-    `9 * average` is within 1e-3 of the integer sum.
+    returned as they are), and the interior is `round(sum / 13)`, exactly.
     """
-    height = tf.shape(images)[1]
-    width = tf.shape(images)[2]
-    average = tf.nn.avg_pool2d(images, ksize=3, strides=1, padding="SAME")
-    # round(S / 13) = floor((S + 6.5) / 13) for the integer weighted sum S, which lies
-    # at least 0.5 / 13 away from the floor's breakpoints: the pool's rounding error
-    # (below 1e-3 in 9 * average) cannot move it across one.
-    smoothed = tf.floor((average * 9.0 + 4.0 * images + 6.5) / 13.0)  # centre weight 5
-    y = tf.range(height)[:, tf.newaxis]
-    x = tf.range(width)[tf.newaxis, :]
-    interior = (y > 0) & (y < height - 1) & (x > 0) & (x < width - 1)
     # A 0/1 mask and arithmetic (exact on integers): SelectV2 with broadcasting is
     # several times slower on CPU.
-    mask = tf.cast(interior, tf.float32)[tf.newaxis, :, :, tf.newaxis]
-    return images + mask * (smoothed - images)
+    return images + _interior_mask(images) * (_smoothed_interior(images) - images)
+
+
+def sharpen(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """`blend(smooth(images), images, factor)`, in fewer passes over the pixels.
+
+    With s the smoothed value and m the interior mask, PIL's blend of the degenerate
+    image d = x + m (s - x) is d + f (x - d) = x + (1 - f) m (s - x). With f on the
+    2**-14 grid (see `quantize_factor`) both forms are exact in float32, so they are
+    equal bit for bit; this one never builds d.
+    """
+    weight = (1.0 - quantize_factor(factor)) * _interior_mask(images)  # [B, H, W, 1]
+    out = tf.floor(images + weight * (_smoothed_interior(images) - images))
+    return tf.clip_by_value(out, 0.0, 255.0)
 
 
 def sharpness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
@@ -110,4 +132,4 @@ def sharpness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     """
     images = as_images(images)
     factor = per_image(as_params(factor, images, "factor"))
-    return blend(smooth(images), images, factor)
+    return sharpen(images, factor)

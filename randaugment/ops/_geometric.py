@@ -113,11 +113,19 @@ def warp_affine(
     xq, xr, yq, yr = _source_coordinates(coeffs, height, width)
     inside = (xq >= 0.0) & (xq < w) & (yq >= 0.0) & (yq < h)
     flat = tf.reshape(images, [batch, -1, channels])
+    fill = tf.cast(fill_value, tf.float32)
     if interpolation == "nearest":
-        valid = tf.cast(inside, tf.float32)
-        row = yq * valid  # out-of-image sources read pixel (0, 0), then get the fill
-        col = xq * valid
-        out = _gather_pixels(flat, row, col, width)
+        # Each image gets one extra pixel of fill value after its own; out-of-image
+        # sources read it, so the gather itself fills (no pass to mask the output).
+        fill_pixels = tf.fill(tf.stack([batch, 1, channels]), fill)
+        padded = tf.concat([flat, fill_pixels], axis=1)  # [B, H*W + 1, C]
+        pixels_per_image = height * width
+        index = tf.cast(yq * w + xq, tf.int32)  # exact: < 2**24
+        index = tf.where(inside, index, pixels_per_image)
+        index = index + tf.reshape(tf.range(batch) * (pixels_per_image + 1), [-1, 1, 1])
+        out = tf.gather_nd(tf.reshape(padded, [-1, channels]), index[..., tf.newaxis])
+        out.set_shape(images.shape)
+        return out
     else:
         # PIL: subtract half a pixel, take floor and fraction, clamp the neighbours.
         def shift(q, r):
@@ -142,7 +150,6 @@ def warp_affine(
         top = pixels(ya, xa) * (_ONE - wx) + pixels(ya, xb) * wx
         bottom = pixels(yb, xa) * (_ONE - wx) + pixels(yb, xb) * wx
         out = tf.cast(tf.floor((top * (_ONE - wy) + bottom * wy) / (_ONE * _ONE)), tf.float32)
-    fill = tf.cast(fill_value, tf.float32)
     # Arithmetic on a 0/1 mask (exact on these integer values) rather than tf.where,
     # which is several times slower on CPU for large tensors.
     out = fill + tf.cast(inside, tf.float32)[..., tf.newaxis] * (out - fill)
