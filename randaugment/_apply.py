@@ -6,8 +6,9 @@ parameter per image, where an image that drew another op gets the family's ident
 - geometric (rotate, shear, translate): one affine warp with a per-image matrix;
 - lut (posterize, solarize, brightness, invert, solarize_add): a per-pixel value map,
   one 256-entry table per image and channel, applied with one gather;
-- stat (auto_contrast, equalize, contrast): a table built from each image's
-  histogram or mean gray, applied with one gather;
+- histogram (auto_contrast, equalize): a table built from each image's histograms,
+  applied with one gather;
+- contrast: a table built from each image's mean gray, applied with one gather;
 - color, sharpness: one blend with a degenerate image (gray, smoothed) per image;
 - cutout: one masked fill.
 
@@ -30,7 +31,7 @@ from randaugment.ops._common import blend, luminance
 from randaugment.ops._geometric import cutout
 from randaugment.table import OPS_BY_NAME, OpSpec
 
-FAMILIES = ("identity", "geometric", "lut", "stat", "color", "sharpness", "cutout")
+FAMILIES = ("identity", "geometric", "lut", "histogram", "contrast", "color", "sharpness", "cutout")
 
 
 def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf.Tensor:
@@ -95,11 +96,11 @@ class SlotRunner:
         coeffs = _select(coeffs, self._local_index(op, "geometric"), identity)
         return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
 
-    def _apply_tables(self, images, op, family, builders):
+    def _apply_tables(self, images, op, family, builders, index=None):
         ramps = _ramps(images)
         tables = [builders[s.name](ramps) for _, s in self._members(family)]
         tables = _select(tables, self._local_index(op, family), ramps)
-        return _value.apply_tables(images, tables)
+        return _value.apply_tables(images, tables, index)
 
     def lut(self, images, op, params, center):
         p = params[:, tf.newaxis, tf.newaxis]  # broadcasts against [B, C, 256]
@@ -112,19 +113,20 @@ class SlotRunner:
         }
         return self._apply_tables(images, op, "lut", builders)
 
-    def stat(self, images, op, params, center):
-        names = {s.name for _, s in self._members("stat")}
-        hist = _value.histograms(images) if names & {"equalize", "auto_contrast"} else None
-        means = None
-        if "contrast" in names:
-            means = _blend.contrast_means(images)[:, tf.newaxis, tf.newaxis]
-        p = params[:, tf.newaxis, tf.newaxis]
+    def histogram(self, images, op, params, center):
+        index = _value.table_index(images)
+        hist = _value.histograms(images, index)
         builders = {
             "auto_contrast": lambda r: _value.auto_contrast_tables(hist),
             "equalize": lambda r: _value.equalize_tables(hist),
-            "contrast": lambda r: _blend.contrast_values(r, means, p),
         }
-        return self._apply_tables(images, op, "stat", builders)
+        return self._apply_tables(images, op, "histogram", builders, index)
+
+    def contrast(self, images, op, params, center):
+        means = _blend.contrast_means(images)[:, tf.newaxis, tf.newaxis]
+        p = params[:, tf.newaxis, tf.newaxis]
+        builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
+        return self._apply_tables(images, op, "contrast", builders)
 
     def _blend_family(self, images, op, params, family, degenerate):
         factor = tf.where(self._local_index(op, family) >= 0, params, 1.0)

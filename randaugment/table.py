@@ -30,8 +30,9 @@ class OpSpec:
         kernel: `randaugment.ops.<name>`.
         family: which family function applies it (see `randaugment._apply`):
             "identity", "geometric" (one affine warp), "lut" (a per-pixel value map:
-            one 256-entry table per image and channel), "stat" (a value map built from
-            the image's histogram or mean), "color", "sharpness" or "cutout".
+            one 256-entry table per image and channel), "histogram" (a value map built
+            from the image's histograms), "contrast" (a value map built from its mean
+            gray), "color", "sharpness" or "cutout".
         low: the parameter at magnitude 0 (the identity), or None for ops without one.
         high: the parameter at magnitude 1.
         signed: whether a random sign flips the deviation from `low`.
@@ -107,8 +108,8 @@ class OpSpec:
 
 OPS: tuple[OpSpec, ...] = (
     OpSpec("identity", ops.identity, "identity"),
-    OpSpec("auto_contrast", ops.auto_contrast, "stat"),
-    OpSpec("equalize", ops.equalize, "stat"),
+    OpSpec("auto_contrast", ops.auto_contrast, "histogram"),
+    OpSpec("equalize", ops.equalize, "histogram"),
     OpSpec("rotate", ops.rotate, "geometric", 0.0, 30.0, signed=True, unit="degrees"),
     OpSpec("shear_x", ops.shear_x, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
     OpSpec("shear_y", ops.shear_y, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
@@ -135,7 +136,7 @@ OPS: tuple[OpSpec, ...] = (
     ),
     OpSpec("brightness", ops.brightness, "lut", 1.0, 1.9, signed=True, unit="enhance factor"),
     OpSpec("color", ops.color, "color", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("contrast", ops.contrast, "stat", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec("contrast", ops.contrast, "contrast", 1.0, 1.9, signed=True, unit="enhance factor"),
     OpSpec("sharpness", ops.sharpness, "sharpness", 1.0, 1.9, signed=True, unit="enhance factor"),
     OpSpec("posterize", ops.posterize, "lut", 8.0, 4.0, rounded=True, unit="bits kept"),
     OpSpec("solarize", ops.solarize, "lut", 256.0, 0.0, unit="threshold"),

@@ -116,14 +116,26 @@ def brightness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
 # gather. The histogram is a segment sum (DESIGN.md section 5: no HistogramFixedWidth).
 
 
-def histograms(images: tf.Tensor) -> tf.Tensor:
-    """Per image and channel histograms of uint8-valued images: int32 `[B, C, 256]`."""
+def table_index(images: tf.Tensor) -> tf.Tensor:
+    """Each value's entry in the flattened `[B, C, 256]` tables: `(b C + c) 256 + x`.
+
+    int32 `[B, H, W, C]`; shared by `histograms` and `apply_tables` so that a family
+    that needs both computes it once.
+    """
     shape = tf.shape(images)
     batch, channels = shape[0], shape[3]
-    values = tf.cast(images, tf.int32)  # already integer-valued
-    # Segment id of each value: (b * C + c) * 256 + value.
-    base = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
-    ids = tf.reshape(values + base, [-1])
+    offsets = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
+    return tf.cast(images, tf.int32) + offsets  # the values are already integers
+
+
+def histograms(images: tf.Tensor, index: tf.Tensor | None = None) -> tf.Tensor:
+    """Per image and channel histograms of uint8-valued images: int32 `[B, C, 256]`.
+
+    `index` is `table_index(images)`, when already computed.
+    """
+    shape = tf.shape(images)
+    batch, channels = shape[0], shape[3]
+    ids = tf.reshape(table_index(images) if index is None else index, [-1])
     size = batch * channels * _BINS
     if in_xla_context():
         # Bincount has no XLA kernel; a segment sum has (and the counts are the same).
@@ -133,19 +145,19 @@ def histograms(images: tf.Tensor) -> tf.Tensor:
     return tf.reshape(counts, [batch, channels, _BINS])
 
 
-def apply_tables(images: tf.Tensor, tables: tf.Tensor) -> tf.Tensor:
+def apply_tables(images: tf.Tensor, tables: tf.Tensor, index: tf.Tensor | None = None):
     """Maps every value through its image's and channel's table.
 
     Args:
         images: uint8-valued float32 `[B, H, W, C]`.
         tables: float32 `[B, C, 256]`.
+        index: `table_index(images)`, when already computed.
     """
-    shape = tf.shape(images)
-    batch, channels = shape[0], shape[3]
-    offsets = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
-    index = tf.cast(images, tf.int32) + offsets
+    index = table_index(images) if index is None else index
     # gather_nd of scalars is about twice as fast as gather on CPU.
-    return tf.gather_nd(tf.reshape(tables, [-1]), index[..., tf.newaxis])
+    out = tf.gather_nd(tf.reshape(tables, [-1]), index[..., tf.newaxis])
+    out.set_shape(images.shape)
+    return out
 
 
 def _bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
