@@ -143,10 +143,11 @@ def rand_augment(
             bfloat16, float32 or float64; C = 3 (RGB) or 1 (grayscale). Batch size
             and image size may be unknown when traced.
         num_ops: N, the number of ops applied to each image. 0 returns the input.
-        magnitude: strength of every op as a fraction of its maximum, in [0, 1]. From
-            timm / TF's integer M (out of 10): M / 10 (M=9 -> 0.9). From torchvision's
-            `magnitude` (out of 30 bins... `num_magnitude_bins=31`): M / 30 (M=9 ->
-            0.3). keras-cv's `magnitude` is the same scale.
+        magnitude: strength of every op as a fraction of its maximum, in [0, 1].
+            From timm's or the TF reference code's M (on a scale of 10): M / 10
+            (M=9 -> 0.9). From torchvision's `magnitude` (bins 0..30 with the default
+            `num_magnitude_bins=31`): M / 30 (M=9 -> 0.3). keras-cv's `magnitude` is
+            already on this scale.
         magnitude_stddev: per-image, per-slot noise on the magnitude (mean 0, this
             standard deviation, an Irwin-Hall approximation of a Gaussian so that it is
             exact in every backend), clipped to [0, 1]. Default 0.

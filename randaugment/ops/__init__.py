@@ -6,6 +6,13 @@ parameter takes it as its second positional argument, float32 `[B]`, one value p
 image. Kernels hold no randomness and no magnitudes: `randaugment.OPS` maps a
 magnitude to each kernel's parameter.
 
+Channels: every kernel works channel by channel for any static channel count, except
+`color` and `contrast`, which need a gray image: they take 3 channels (RGB) or 1
+(grayscale; `color` is then the identity) and raise `ValueError` otherwise.
+(`rand_augment` accepts 1 or 3 channels.) Degenerate sizes: `sharpness` leaves a
+one-pixel border unchanged, as PIL does, so it is the identity below 3x3; every
+kernel accepts B = 0 and images down to 1x1.
+
 Example:
     >>> import tensorflow as tf
     >>> from randaugment import ops

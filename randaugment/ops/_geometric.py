@@ -309,7 +309,7 @@ COEFFICIENTS = {
 def cutout(images, sizes, centers, *, fill_value: float = 128.0):
     """Fills a square per image with `fill_value` (the original TF code's cutout).
 
-    The square has side `round(size)` pixels and covers rows
+    The square has side `round(size)` pixels (half to even: 2.5 -> 2) and covers rows
     `[floor(cy) - round(size) // 2, floor(cy) - round(size) // 2 + round(size))` and the
     analogous columns, clipped to the image.
 
