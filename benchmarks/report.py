@@ -99,11 +99,11 @@ def fmt(v: float | None) -> str:
     return f"{v:.2f}"
 
 
-def cell(s: dict | None) -> str:
+def cell(s: dict | None, unit: str = "window") -> str:
     if not s:
         return "-"
     if s["n"] == 1:
-        return f"{fmt(s['median'])} (1 window)"
+        return f"{fmt(s['median'])} (1 {unit})"
     return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
 
 
@@ -316,7 +316,7 @@ def markdown(result: dict) -> str:
         out.append(
             f"\n### The RandAugment layer inside a model, fit() on CPU ({size}x{size}, batch {model[0]['batch_size']}, N=3, m=0.8)\n"
         )
-        rows = [[r["label"], cell(r["steady"]), fmt(r["first_batch_cold_s"])] for r in model]
+        rows = [[r["label"], cell(r["steady"], "fit"), fmt(r["first_batch_cold_s"])] for r in model]
         out.append(_table(["model", "training images/s", "first fit step, s"], rows))
 
     if result["skipped"]:

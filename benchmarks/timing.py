@@ -12,7 +12,7 @@ def windows_after_warmup(it, batch_size, warmup, windows, window_s, slow_batch_s
     ``it`` has just given its first batch. Discards ``warmup`` batches, then
     times ``windows`` windows, each ending at the first batch past ``window_s``.
     A variant whose warm-up batches take longer than ``slow_batch_s`` each gets
-    one window of one batch ("slow").
+    one window of two batches ("slow").
     """
     t0 = time.perf_counter()
     for _ in range(warmup):
@@ -26,7 +26,10 @@ def windows_after_warmup(it, batch_size, warmup, windows, window_s, slow_batch_s
             next(it)
             k += 1
             t = time.perf_counter()
-            if t - ts >= window_s or slow:
+            # A slow variant's window is two batches: with two batches computed in
+            # parallel, one can arrive right after the other, so one batch alone
+            # could time nothing.
+            if (slow and k >= 2) or (not slow and t - ts >= window_s):
                 break
         out.append({"batches": k, "seconds": t - ts, "rate": k * batch_size / (t - ts)})
     return {"warmup_s": t1 - t0, "slow": slow, "windows": out}
