@@ -31,19 +31,23 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")
+
 from benchmarks.data import make_images  # noqa: E402
 
 
-def _time(fn, args, reps, inner=3):
-    fn(*args)  # trace / compile
-    out = []
+def _rounds(fns: dict, x, seed, reps: int, inner: int = 3) -> dict:
+    """Seconds per call of every function, in rounds over all of them (so that
+    machine drift, and the first-measured penalty, hit them alike)."""
+    times = collections.defaultdict(list)
     for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            r = fn(*args)
-        _ = r.numpy()
-        out.append((time.perf_counter() - t0) / inner)
-    return statistics.median(out), min(out)
+        for key, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                r = f(x, seed)
+            r.numpy()
+            times[key].append((time.perf_counter() - t0) / inner)
+    return times
 
 
 def _fn(jit, **kwargs):
@@ -114,26 +118,37 @@ def main(argv=None):
     seed = tf.constant([1234, 0], tf.int32)
     modes = [False] if a.no_xla else [False, True]
     print(
-        f"# rand_augment profile: batch {a.batch} of {a.size}x{a.size}, ms per call (median, min)\n"
+        f"# rand_augment profile: batch {a.batch} of {a.size}x{a.size}, ms per call "
+        f"(median, min over {a.reps} interleaved rounds)\n"
     )
 
     if "full" not in skip:
+        fns, failed = {}, {}
+        for method in ("auto", "partition", "fused"):
+            for jit in modes:
+                if jit and method == "partition":
+                    continue
+                f = _fn(jit, num_ops=3, magnitude=0.8, method=method)
+                try:
+                    f(x, seed).numpy()  # trace / compile
+                    fns[method, jit] = f
+                except Exception as e:
+                    failed[method, jit] = (
+                        f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:80]}"
+                    )
+        times = _rounds(fns, x, seed, a.reps)
         print("| call | graph | XLA |\n|---|---|---|")
         for method in ("auto", "partition", "fused"):
             row = []
             for jit in modes:
-                if jit and method == "partition":
-                    row.append("n/a (dynamic shapes)")
-                    continue
-                try:
-                    med, lo = _time(
-                        _fn(jit, num_ops=3, magnitude=0.8, method=method), (x, seed), a.reps
-                    )
+                key = (method, jit)
+                if key in times:
+                    lo, med = min(times[key]), statistics.median(times[key])
                     row.append(f"{med * 1e3:.1f} ({lo * 1e3:.1f})")
-                except Exception as e:
-                    row.append(
-                        f"failed: {type(e).__name__}: {str(e).strip().splitlines()[-1][:80]}"
-                    )
+                elif key in failed:
+                    row.append(f"failed: {failed[key]}")
+                else:
+                    row.append("n/a (dynamic shapes)")
             print(f"| N=3 m=0.8 method={method} | " + " | ".join(row) + " |")
         sys.stdout.flush()
 
@@ -149,16 +164,7 @@ def main(argv=None):
                     fns[name, jit] = f
                 except Exception as e:
                     failed[name, jit] = type(e).__name__
-        # Rounds over all the ops, so that machine drift hits them alike; the
-        # minimum over rounds is the least disturbed measurement.
-        times = collections.defaultdict(list)
-        for _ in range(a.reps):
-            for key, f in fns.items():
-                t0 = time.perf_counter()
-                for _ in range(3):
-                    r = f(x, seed)
-                r.numpy()
-                times[key].append((time.perf_counter() - t0) / 3)
+        times = _rounds(fns, x, seed, a.reps)
         print(
             f"\nOne op alone (num_ops=1, ops=[name], magnitude 0.8), ms per batch of {a.batch}: "
             f"minimum over {a.reps} interleaved rounds, minus the identity call's (the fixed "
