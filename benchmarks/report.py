@@ -43,6 +43,24 @@ def _git(repo: Path, *args: str) -> str:
         return ""
 
 
+def _git_info(repo: Path) -> dict:
+    """The commit measured. A `git archive` export (no .git) may carry it in a
+    `.git-commit` file: the commit hash on the first line, its subject on the second."""
+    if not (repo / ".git").exists() and (repo / ".git-commit").exists():
+        lines = (repo / ".git-commit").read_text().splitlines() + ["", ""]
+        return {
+            "commit": lines[0].strip(),
+            "subject": lines[1].strip(),
+            "dirty": False,
+            "export": True,
+        }
+    return {
+        "commit": _git(repo, "rev-parse", "HEAD"),
+        "subject": _git(repo, "log", "-1", "--format=%s"),
+        "dirty": bool(_git(repo, "status", "--porcelain", "--untracked-files=no")),
+    }
+
+
 def metadata(repo: Path, torch_versions: dict) -> dict:
     versions = {}
     for dist in (
@@ -75,11 +93,7 @@ def metadata(repo: Path, torch_versions: dict) -> dict:
             "python": sys.version.split()[0],
         },
         "versions": versions,
-        "git": {
-            "commit": _git(repo, "rev-parse", "HEAD"),
-            "subject": _git(repo, "log", "-1", "--format=%s"),
-            "dirty": bool(_git(repo, "status", "--porcelain", "--untracked-files=no")),
-        },
+        "git": _git_info(repo),
     }
 
 
@@ -334,7 +348,9 @@ def markdown(result: dict) -> str:
     )
     out.append("- versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val))
     out.append(
-        f"- randaugment commit: {gt['commit'][:12]} ({gt['subject']}){' + local changes' if gt['dirty'] else ''}"
+        f"- randaugment commit: {gt['commit'][:12]} ({gt['subject']})"
+        + (" + local changes" if gt["dirty"] else "")
+        + (", run from a `git archive` export of it" if gt.get("export") else "")
     )
     out.append(f"- settings: {' '.join(meta['argv']) or '(default)'}")
     return "\n".join(out)
