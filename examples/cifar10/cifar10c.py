@@ -22,32 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
+from examples.cifar10.corruptions import (
+    BENCHMARK_CORRUPTIONS,
+    EXTRA_CORRUPTIONS,
+)
+from examples.cifar10.corruptions import (
+    OVERLAPS_RANDAUGMENT as OVERLAPS_RANDAUGMENT,  # re-exported for the report
+)
 from examples.cifar10.data import CifarFormatError
 
-# The 15 corruptions of the benchmark (the standard CIFAR-10-C mean) and the 4 extra
-# ones released with it. These are the file names of the release.
-BENCHMARK_CORRUPTIONS = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
-EXTRA_CORRUPTIONS = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
+# One list of names, kept with the corruption functions: the 15 corruptions of the
+# benchmark (the standard CIFAR-10-C mean), the 4 extra ones released with it, and
+# the ones that resemble RandAugment's own ops.
 ALL_CORRUPTIONS = BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS
-# Corruptions that resemble RandAugment's own ops (brightness, contrast, color):
-# AugMix left those ops out of its augmentations for this reason.
-OVERLAPS_RANDAUGMENT = ("brightness", "contrast", "saturate")
 SEVERITIES = (1, 2, 3, 4, 5)
 # tfds spells two corruptions differently from the release.
 TFDS_NAMES = {"glass_blur": "frosted_glass_blur", "elastic_transform": "elastic"}
