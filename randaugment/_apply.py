@@ -41,11 +41,12 @@ def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf
         values: tensors of shape `[B, ...]`.
         which: int32 `[B]`, index into `values` or -1.
     """
-    out = default
-    for i, value in enumerate(values):
-        mask = tf.reshape(tf.equal(which, i), [-1] + [1] * (value.shape.rank - 1))
-        out = tf.where(mask, value, out)
-    return out
+    if len(values) == 1:
+        mask = tf.reshape(tf.equal(which, 0), [-1] + [1] * (default.shape.rank - 1))
+        return tf.where(mask, values[0], default)
+    # One stack and one gather rather than a where per candidate.
+    stacked = tf.stack([default, *values], axis=1)  # [B, 1 + M, ...]
+    return tf.gather(stacked, which + 1, batch_dims=1)
 
 
 def _ramps(images: tf.Tensor) -> tf.Tensor:
@@ -70,10 +71,10 @@ class SlotRunner:
 
     def _local_index(self, op: tf.Tensor, family: str) -> tf.Tensor:
         """Index of each image's op among the family's members, or -1."""
-        local = tf.fill(tf.shape(op), -1)
+        local = [-1] * len(self.specs)
         for j, (i, _) in enumerate(self._members(family)):
-            local = tf.where(tf.equal(op, i), j, local)
-        return local
+            local[i] = j
+        return tf.gather(tf.constant(local, tf.int32), op)
 
     def parameters(self, op, sign, magnitude, height, width) -> tf.Tensor:
         """Each image's kernel parameter for its op (0 for ops without one), `[B]`.
@@ -108,12 +109,24 @@ class SlotRunner:
 
     def geometric(self, images, op, params, center):
         shape = tf.shape(images)
-        coeffs = [
-            _geometric.COEFFICIENTS[s.name](params, shape[1], shape[2])
-            for _, s in self._members("geometric")
-        ]
-        identity = _geometric.identity_coefficients(params, shape[1], shape[2])
-        coeffs = _select(coeffs, self._local_index(op, "geometric"), identity)
+        names = [s.name for _, s in self._members("geometric")]
+        # Which coefficient is the parameter, per op (rotate fills all six): the same
+        # values as `_geometric.COEFFICIENTS`, built with a few selects for the batch.
+        kind = self._local_index(op, "geometric")
+        p = tf.cast(params, tf.float64)
+        zero = p * 0.0
+        coeffs = [zero + 1.0, zero, zero, zero, zero + 1.0, zero]
+        slot = {"shear_x": 1, "translate_x": 2, "shear_y": 3, "translate_y": 5}
+        for j, name in enumerate(names):
+            if name in slot:
+                coeffs[slot[name]] = tf.where(tf.equal(kind, j), p, coeffs[slot[name]])
+        if "rotate" in names:
+            rotation = tf.unstack(
+                _geometric.rotation_coefficients(params, shape[1], shape[2]), num=6, axis=1
+            )
+            is_rotate = tf.equal(kind, names.index("rotate"))
+            coeffs = [tf.where(is_rotate, r, c) for r, c in zip(rotation, coeffs, strict=True)]
+        coeffs = tf.stack(coeffs, axis=1)
         return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
 
     def _apply_tables(self, images, op, family, builders, index=None):
