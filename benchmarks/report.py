@@ -187,7 +187,9 @@ def markdown(result: dict) -> str:
                     row.append(f"{cold_txt} [n={r['n_images']}]" if cold else "-")
                     continue
                 overhead = r["epoch_seconds"]["median"] - r["n_images"] / r["steady"]["median"]
-                row.append(f"{cell(r['epoch'])}; +{overhead:.2f} s; {cold_txt} [n={r['n_images']}]")
+                row.append(
+                    f"{cell(r['epoch'], 'epoch')}; +{overhead:.2f} s; {cold_txt} [n={r['n_images']}]"
+                )
             rows.append(row)
         out.append(_table(["variant"] + [f"{s}x{s}" for s in sizes], rows))
 
