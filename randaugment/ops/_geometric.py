@@ -206,10 +206,6 @@ def translate_y_coefficients(t, height, width):
     return _coefficients(_ones(t), _zeros(t), _zeros(t), _zeros(t), _ones(t), t)
 
 
-def identity_coefficients(p, height, width):
-    return _coefficients(_ones(p), _zeros(p), _zeros(p), _zeros(p), _ones(p), _zeros(p))
-
-
 def _geometric(name, images, params, coeff_fn, fill_value, interpolation):
     images = as_images(images)
     params = as_params(params, images, name)
