@@ -161,12 +161,9 @@ class SlotRunner:
         builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
         return self._apply_tables(images, op, "contrast", builders)
 
-    def _blend_family(self, images, op, params, family, degenerate):
-        factor = tf.where(self._local_index(op, family) >= 0, params, 1.0)
-        return blend(degenerate, images, tf.reshape(factor, [-1, 1, 1, 1]))
-
     def color(self, images, op, params, center):
-        return self._blend_family(images, op, params, "color", luminance(images))
+        factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
+        return blend(luminance(images), images, tf.reshape(factor, [-1, 1, 1, 1]))
 
     def sharpness(self, images, op, params, center):
         factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)

@@ -96,8 +96,8 @@ def blend(degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor) -> tf.Ten
     `degenerate` broadcasts against `images` (a scalar, a per-image mean `[B, 1, 1, 1]`,
     a one-channel gray image); `factor` too (per image: `[B, 1, 1, 1]`).
     """
-    # No zeros_like() of a partition here: Grappler's symbolic shapes treat all
-    # outputs of a dynamic_partition alike and mixed them up once.
+    # The degenerate image broadcasts instead of being expanded with zeros_like, which
+    # Grappler once mixed up between sibling partitions (docs/design.md).
     degenerate = tf.cast(degenerate, tf.float32)
     out = tf.floor(degenerate + quantize_factor(factor) * (images - degenerate))
     return tf.clip_by_value(out, 0.0, 255.0)

@@ -157,8 +157,9 @@ def warp_affine(
     return out
 
 
-# (Not zeros_like/ones_like: the parameters may be a dynamic_partition output, whose
-# shape Grappler's symbolic shape inference confuses with its siblings'.)
+# Derived from `p` arithmetically rather than with zeros_like/ones_like: when the
+# partition path still used tf.dynamic_partition, Grappler's symbolic shapes mixed up
+# zeros_like of sibling partitions (docs/design.md). Kept as a cheap precaution.
 def _zeros(p):
     return tf.cast(p, tf.float64) * 0.0
 
