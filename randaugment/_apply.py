@@ -49,6 +49,11 @@ def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf
     return tf.gather(stacked, which + 1, batch_dims=1)
 
 
+def _float(images: tf.Tensor) -> tf.Tensor:
+    """The images as float32, for the families that blend (no-op for float32)."""
+    return tf.cast(images, tf.float32)
+
+
 def _ramps(images: tf.Tensor) -> tf.Tensor:
     """The identity table, float32 `[B, C, 256]`."""
     ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, tf.newaxis, :]
@@ -110,30 +115,30 @@ class SlotRunner:
     def geometric(self, images, op, params, center):
         shape = tf.shape(images)
         names = [s.name for _, s in self._members("geometric")]
-        # Which coefficient is the parameter, per op (rotate fills all six): the same
-        # values as `_geometric.COEFFICIENTS`, built with a few selects for the batch.
         kind = self._local_index(op, "geometric")
+        # PIL coefficients: the identity plus the parameter at the op's own coefficient
+        # (shear, translate), exact in float64; a row of zeros for images of other
+        # families (fused path) and for rotate, whose six come from its own formula.
+        position = {"shear_x": 1, "translate_x": 2, "shear_y": 3, "translate_y": 5}
+        unit = [[0.0] * 6] + [
+            [float(i == position.get(name, -1)) for i in range(6)] for name in names
+        ]
         p = tf.cast(params, tf.float64)
-        zero = p * 0.0
-        coeffs = [zero + 1.0, zero, zero, zero, zero + 1.0, zero]
-        slot = {"shear_x": 1, "translate_x": 2, "shear_y": 3, "translate_y": 5}
-        for j, name in enumerate(names):
-            if name in slot:
-                coeffs[slot[name]] = tf.where(tf.equal(kind, j), p, coeffs[slot[name]])
+        identity = tf.constant([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], tf.float64)
+        coeffs = identity + p[:, tf.newaxis] * tf.gather(tf.constant(unit, tf.float64), kind + 1)
         if "rotate" in names:
-            rotation = tf.unstack(
-                _geometric.rotation_coefficients(params, shape[1], shape[2]), num=6, axis=1
-            )
-            is_rotate = tf.equal(kind, names.index("rotate"))
-            coeffs = [tf.where(is_rotate, r, c) for r, c in zip(rotation, coeffs, strict=True)]
-        coeffs = tf.stack(coeffs, axis=1)
+            rotation = _geometric.rotation_coefficients(params, shape[1], shape[2])
+            is_rotate = tf.equal(kind, names.index("rotate"))[:, tf.newaxis]
+            coeffs = tf.where(is_rotate, rotation, coeffs)
+        if self.interpolation == "nearest":
+            return _geometric.warp_nearest_fixed(images, coeffs, self.fill_value)
         return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
 
     def _apply_tables(self, images, op, family, builders, index=None):
         ramps = _ramps(images)
         tables = [builders[s.name](ramps) for _, s in self._members(family)]
         tables = _select(tables, self._local_index(op, family), ramps)
-        return _value.apply_tables(images, tables, index)
+        return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
     def lut(self, images, op, params, center):
         p = params[:, tf.newaxis, tf.newaxis]  # broadcasts against [B, C, 256]
@@ -156,24 +161,28 @@ class SlotRunner:
         return self._apply_tables(images, op, "histogram", builders, index)
 
     def contrast(self, images, op, params, center):
-        means = _blend.contrast_means(images)[:, tf.newaxis, tf.newaxis]
+        means = _blend.contrast_means(_float(images))[:, tf.newaxis, tf.newaxis]
         p = params[:, tf.newaxis, tf.newaxis]
         builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
         return self._apply_tables(images, op, "contrast", builders)
 
     def color(self, images, op, params, center):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
-        return blend(luminance(images), images, tf.reshape(factor, [-1, 1, 1, 1]))
+        x = _float(images)
+        out = blend(luminance(x), x, tf.reshape(factor, [-1, 1, 1, 1]))
+        return tf.cast(out, images.dtype)
 
     def sharpness(self, images, op, params, center):
         factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)
-        return _blend.sharpen(images, tf.reshape(factor, [-1, 1, 1, 1]))
+        out = _blend.sharpen(_float(images), tf.reshape(factor, [-1, 1, 1, 1]))
+        return tf.cast(out, images.dtype)
 
     def cutout(self, images, op, params, center):
         shape = tf.shape(images)
         size = tf.where(self._local_index(op, "cutout") >= 0, params, 0.0)
         hw = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
-        return cutout(images, size, center * hw, fill_value=self.fill_value)
+        out = cutout(_float(images), size, center * hw, fill_value=self.fill_value)
+        return tf.cast(out, images.dtype)
 
     # -- a whole slot ---------------------------------------------------------------
 
@@ -205,7 +214,10 @@ class SlotRunner:
 
 
 def apply_plan(images, plan, specs, fill_value, interpolation, method):
-    """Runs `plan` on uint8-valued float32 images `[B, H, W, C]` with static C.
+    """Runs `plan` on images `[B, H, W, C]` with static C, uint8 or uint8-valued float32.
+
+    The output has the dtype of `images`; the families that blend work in float32
+    inside and cast back (exact: their results are integers in [0, 255]).
 
     `plan.op` indexes `specs`; `method` is "fused" or "partition". A skipped slot
     (`plan.apply` false) runs the identity op, appended to the list when it is not one

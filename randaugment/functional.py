@@ -12,6 +12,7 @@ import tensorflow as tf
 from randaugment._apply import apply_plan
 from randaugment._plan import draw_plan
 from randaugment.ops._common import INTERPOLATIONS, in_xla_context
+from randaugment.ops._geometric import MAX_FIXED_POINT_SIDE
 from randaugment.table import DEFAULT_OPS, OPS_BY_NAME
 
 METHODS = ("auto", "partition", "fused")
@@ -37,6 +38,37 @@ def _unseeded_seed() -> tf.Tensor:
         with tf.init_scope():
             _UNSEEDED = tf.random.Generator.from_seed(nondeterministic_key())
     return _UNSEEDED.uniform_full_int([2], dtype=tf.int32)
+
+
+def _in_tf_data() -> bool:
+    """Whether the code is being traced for a `tf.data` function (which runs on CPU)."""
+    graph = tf.compat.v1.get_default_graph()
+    while graph is not None:
+        if getattr(graph, "name", "").startswith("Dataset_"):
+            return True
+        graph = getattr(graph, "outer_graph", None)
+    return False
+
+
+def _work_dtype() -> tf.DType:
+    """The dtype the images are held in between ops: the levels are integers in
+    [0, 255] either way, so both give bit-identical results.
+
+    uint8 where every op runs on a CPU (a `tf.data` function, or no GPU visible):
+    on CPU it moves a quarter of the bytes of float32 and its gathers, casts and
+    copies are two to three times faster. float32 where a GPU may run the graph
+    (graph mode with a GPU visible, and XLA): TF has no GPU kernels for uint8
+    GatherV2, GatherNd or DynamicStitch.
+    """
+    if in_xla_context():
+        return tf.float32
+    if _in_tf_data() or not _gpu_visible():
+        return tf.uint8
+    return tf.float32
+
+
+def _gpu_visible() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def _check_number(name, value, low, high):
@@ -90,6 +122,11 @@ def validate_arguments(
             f"`value_range` must have low < high. Received: value_range={value_range!r}"
         )
     fill_value = _check_number("fill_value", fill_value, 0.0, 255.0)
+    if fill_value != int(fill_value):
+        raise ValueError(
+            "`fill_value` must be a whole number of levels in [0, 255] (images are "
+            f"augmented on 256 levels, as PIL's uint8 images). Received: fill_value={fill_value!r}"
+        )
     if interpolation not in INTERPOLATIONS:
         raise ValueError(
             f"`interpolation` must be one of {INTERPOLATIONS}. "
@@ -178,7 +215,10 @@ def rand_augment(
 
     Raises:
         ValueError: for a rank other than 3 or 4, a channel count other than 1 or 3,
-            or an argument out of range (the message names it and echoes its value).
+            or an argument out of range (the message names it and echoes its value);
+            for geometric ops with nearest interpolation on images more than 8192
+            pixels a side (known from the static shape; unknown sizes are not
+            checked, and results beyond that size are not exact).
         TypeError: for a non-numeric image dtype or an argument of the wrong type.
 
     Example:
@@ -231,6 +271,16 @@ def rand_augment(
             f"uint8 images hold values in (0, 255). Received: value_range={value_range!r} "
             "with images.dtype=uint8"
         )
+    specs = tuple(OPS_BY_NAME[name] for name in ops)
+    side = max((d for d in images.shape[-3:-1] if d is not None), default=0)
+    geometric = [s.name for s in specs if s.family == "geometric"]
+    if geometric and interpolation == "nearest" and side > MAX_FIXED_POINT_SIDE:
+        raise ValueError(
+            f"The geometric ops ({', '.join(geometric)}) compute coordinates in 32-bit fixed "
+            f"point, exact for images up to {MAX_FIXED_POINT_SIDE} pixels a side. Received: "
+            f"images.shape={images.shape}; leave the geometric ops out of `ops` or use "
+            'interpolation="bilinear"'
+        )
     if num_ops == 0 or (magnitude == 0.0 and magnitude_stddev == 0.0) or rate == 0.0:
         return tf.identity(images)
     if method == "auto":
@@ -247,12 +297,13 @@ def rand_augment(
     original = images
     if rank == 3:
         images = images[tf.newaxis]
-    specs = tuple(OPS_BY_NAME[name] for name in ops)
+    work = _work_dtype()
     if dtype == tf.uint8:
-        levels = tf.cast(images, tf.float32)
+        levels = tf.cast(images, work)
     else:
         x = tf.cast(images, tf.float32)
         levels = tf.round((tf.clip_by_value(x, low, high) - low) * (255.0 / (high - low)))
+        levels = tf.cast(levels, work)
     plan = draw_plan(
         seed, tf.shape(images)[0], num_ops, len(specs), magnitude, magnitude_stddev, rate
     )
@@ -262,8 +313,8 @@ def rand_augment(
     else:
         # Back to `value_range` in float64 for float64 input, float32 otherwise. (The
         # `maximum` is a no-op that keeps XLA from fusing a multiply-add.)
-        work = tf.float64 if dtype == tf.float64 else tf.float32
-        scaled = tf.maximum(tf.cast(out, work) * ((high - low) / 255.0), -3.0e38) + low
+        scale_dtype = tf.float64 if dtype == tf.float64 else tf.float32
+        scaled = tf.maximum(tf.cast(out, scale_dtype) * ((high - low) / 255.0), -3.0e38) + low
         # Clip in the output dtype: rounding can put a level a hair outside the range.
         scaled = tf.clip_by_value(tf.cast(scaled, dtype), tf.cast(low, dtype), tf.cast(high, dtype))
         # An image that no op changed comes back exactly as it was.

@@ -196,3 +196,14 @@ def make_photos():
 def make_random_images():
     """``make_random_images(n, height, width, channels=3)`` -> uint8 [n, H, W, C]."""
     return lambda n, height, width, channels=3: _random(n, height, width, channels).copy()
+
+
+@pytest.fixture
+def gpu_visible(monkeypatch):
+    """Traces as on a machine with a GPU: `rand_augment` then keeps images in float32
+    outside `tf.data` (TF has no GPU kernels for uint8 gathers), which is the graph
+    the GPU-readiness checks must see. (On this CPU-only machine it would pick uint8.)
+    """
+    import randaugment.functional
+
+    monkeypatch.setattr(randaugment.functional, "_gpu_visible", lambda: True)

@@ -360,7 +360,7 @@ def test_seeded_layers_are_reproducible(images):
 # -- GPU readiness ---------------------------------------------------------------------
 
 
-def test_model_with_the_layer_has_gpu_and_xla_kernels():
+def test_model_with_the_layer_has_gpu_and_xla_kernels(gpu_visible):
     """The plain trace needs GPU kernels, the `jit_compile=True` trace XLA_GPU_JIT
     kernels (see `test_rand_augment.test_graph_has_gpu_and_xla_kernels`)."""
     model = keras.Sequential(

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 import randaugment
+import randaugment.functional
 from randaugment import rand_augment
 from randaugment._plan import draw_plan
 from randaugment.table import OPS_BY_NAME
@@ -672,7 +673,7 @@ def test_property_partition_equals_fused(case):
     ],
     ids=lambda v: getattr(v, "name", str(v)),
 )
-def test_graph_has_gpu_and_xla_kernels(method, shape, dtype):
+def test_graph_has_gpu_and_xla_kernels(method, shape, dtype, gpu_visible):
     """Every op of the plain trace has a GPU kernel, and every op of the
     `jit_compile=True` trace an XLA_GPU_JIT kernel (the code branches on the XLA
     context, so each check runs on its own trace; "auto" is "partition" in the first
@@ -690,3 +691,112 @@ def test_graph_has_gpu_and_xla_kernels(method, shape, dtype):
         jit = tf.function(f, jit_compile=True).get_concrete_function(spec)
         violations += [f"[jit] {v}" for v in gpu_kernel_violations(jit, runtime=False)]
     assert not violations, "\n  ".join(violations)
+
+
+# -- working dtype ----------------------------------------------------------------------
+
+
+def _traced_work_dtype(wrap):
+    seen = []
+
+    def f(x):
+        seen.append(randaugment.functional._work_dtype())
+        return x
+
+    wrap(f)
+    return seen[-1]
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_work_dtype_is_uint8_where_every_op_runs_on_cpu(monkeypatch, gpu):
+    """uint8 in `tf.data` (always CPU) and without a GPU; float32 where a GPU may run
+    the graph (no uint8 GPU kernels for the gathers) and under XLA."""
+    monkeypatch.setattr(randaugment.functional, "_gpu_visible", lambda: gpu)
+    x = tf.zeros([2, 4, 4, 3], tf.uint8)
+    in_data = _traced_work_dtype(lambda f: tf.data.Dataset.from_tensors(x).map(f))
+    in_data_nested = _traced_work_dtype(
+        lambda f: tf.data.Dataset.from_tensors(x).map(tf.function(f))
+    )
+    in_graph = _traced_work_dtype(lambda f: tf.function(f).get_concrete_function(x))
+    in_xla = _traced_work_dtype(lambda f: tf.function(f, jit_compile=True).get_concrete_function(x))
+    assert in_data == tf.uint8 and in_data_nested == tf.uint8
+    assert in_graph == (tf.float32 if gpu else tf.uint8)
+    assert in_xla == tf.float32
+
+
+@pytest.mark.parametrize("interp", ["nearest", "bilinear"])
+@pytest.mark.parametrize("dtype", [tf.uint8, tf.float32])
+def test_uint8_and_float32_working_dtypes_are_bit_identical(photos, monkeypatch, interp, dtype):
+    x = tf.constant(photos) if dtype == tf.uint8 else tf.constant(photos, tf.float32) / 255.0
+    kwargs = dict(
+        ops=ALL_OPS,
+        num_ops=3,
+        magnitude=0.8,
+        magnitude_stddev=0.4,
+        interpolation=interp,
+        fill_value=77,
+        method="partition",
+    )
+    if dtype == tf.float32:
+        kwargs["value_range"] = (0, 1)
+    outs = {}
+    for gpu in (False, True):
+        monkeypatch.setattr(randaugment.functional, "_gpu_visible", lambda gpu=gpu: gpu)
+        outs[gpu] = tf.function(lambda x: rand_augment(x, seed=(3, 4), **kwargs))(x).numpy()
+    _equal(outs[False], outs[True])
+    # and the ops did change the images (the comparison is not between two copies)
+    assert np.mean(outs[False] != x.numpy()) > 0.3
+
+
+def test_fractional_fill_value_is_refused():
+    with pytest.raises(ValueError, match=r"fill_value=127.5"):
+        rand_augment(tf.zeros([1, 4, 4, 3], tf.uint8), fill_value=127.5)
+
+
+def test_geometric_ops_on_images_beyond_the_fixed_point_range_are_refused():
+    spec = tf.TensorSpec([1, 8193, 4, 3], tf.uint8)
+    with pytest.raises(ValueError, match=r"images.shape=\(1, 8193, 4, 3\)"):
+        tf.function(lambda x: rand_augment(x, ops=["rotate"])).get_concrete_function(spec)
+    # value ops, and bilinear warps (float64 coordinates), have no such limit
+    tf.function(lambda x: rand_augment(x, ops=["invert"])).get_concrete_function(spec)
+    tf.function(
+        lambda x: rand_augment(x, ops=["rotate"], interpolation="bilinear")
+    ).get_concrete_function(spec)
+
+
+def test_fixed_point_coordinates_at_the_size_limit_are_exact():
+    """At 8192 pixels a side, with the op table's extreme parameters, the int32 row
+    and column parts give PIL's fixed-point source pixel, computed here in int64
+    from PIL's formula (on a strided grid of output pixels), wherever the source is
+    inside the image or one pixel around it (beyond, the pixel is fill either way,
+    and only the side it is on must be right)."""
+    from randaugment.ops import _geometric as G
+
+    side = G.MAX_FIXED_POINT_SIDE
+    angles = tf.constant([30.0, -30.0, 17.3, 180.0], tf.float32)
+    cases = [G.rotation_coefficients(angles, side, side)]
+    for name, value in [
+        ("shear_x", 0.3),
+        ("shear_y", -0.3),
+        ("translate_x", 0.45 * side),
+        ("translate_y", -0.45 * side),
+    ]:
+        cases.append(G.COEFFICIENTS[name](tf.constant([value], tf.float32), side, side))
+    ys = np.arange(0, side, 97, dtype=np.int64)[:, None]
+    xs = np.arange(0, side, 89, dtype=np.int64)[None, :]
+
+    def fix(v):
+        return np.floor(v * 65536.0 + 0.5).astype(np.int64)
+
+    for coeffs in cases:
+        rows, cols = G.fixed_point_parts(coeffs, side, side)
+        for b, (a0, a1, a2, a3, a4, a5) in enumerate(coeffs.numpy()):
+            for plane, (c0, c1, c2) in enumerate([(a0, a1, a2), (a3, a4, a5)]):
+                expected = (fix(c2 + c0 * 0.5 + c1 * 0.5) + ys * fix(c1) + xs * fix(c0)) >> 16
+                got = (
+                    rows[b, plane].numpy().astype(np.int64)[::97, None]
+                    + cols[b, plane].numpy().astype(np.int64)[None, ::89]
+                ) >> 16
+                near = (expected >= -1) & (expected <= side)
+                np.testing.assert_array_equal(got[near], expected[near])
+                np.testing.assert_array_equal(np.sign(got[~near]), np.sign(expected[~near]))

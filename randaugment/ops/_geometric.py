@@ -76,6 +76,74 @@ def _source_coordinates(coeffs: tf.Tensor, height, width):
     return xq, xr, yq, yr
 
 
+# -- the nearest warp of rand_augment: int32 fixed point ------------------------------
+#
+# The geometric ops of the op table have |a0|, |a1|, |a3|, |a4| <= 1 and |a2|, |a5| at
+# most 1.5 times the longer side (a rotation about the centre), so PIL's 16.16
+# fixed-point coordinates fit in int32 for images up to `MAX_FIXED_POINT_SIDE` pixels a
+# side: the per-pixel sum of a row part and a column part, and the floor, are then one
+# int32 add and one arithmetic shift (instead of the exact float32 split above), and
+# out-of-image sources are clamped onto a one-pixel border of fill value.
+MAX_FIXED_POINT_SIDE = 8192
+_PART_LIMIT = 2.0**30 - 1.0  # |row part| + |column part| stays below 2**31
+
+
+def fixed_point_parts(coeffs: tf.Tensor, height, width) -> tuple[tf.Tensor, tf.Tensor]:
+    """Row and column parts of PIL's fixed-point source coordinates, int32.
+
+    Args:
+        coeffs: float64 `[B, 6]` PIL affine coefficients.
+
+    Returns:
+        (rows `[B, 2, H]`, cols `[B, 2, W]`): the source of output pixel (x, y) is
+        column `(rows[b, 0, y] + cols[b, 0, x]) >> 16` and row
+        `(rows[b, 1, y] + cols[b, 1, x]) >> 16`, as PIL's `affine_fixed` computes it.
+        Exact while the coordinates stay within +-2**14 pixels; a part beyond that is
+        clamped, which keeps the pixel outside the image (its value is the fill
+        either way) for images up to `MAX_FIXED_POINT_SIDE` pixels a side and
+        |a0|, |a1|, |a3|, |a4| <= 1.
+    """
+    plane = tf.reshape(coeffs, [-1, 2, 3])  # per plane (x, y): per column, per row, offset
+    per_col, per_row, offset = tf.unstack(plane, num=3, axis=2)  # [B, 2] each
+    origin = offset + per_col * 0.5 + per_row * 0.5  # PIL's order of operations
+    ys = tf.cast(tf.range(height), tf.float64)
+    xs = tf.cast(tf.range(width), tf.float64)
+
+    def part(value):
+        return tf.cast(tf.clip_by_value(value, -_PART_LIMIT, _PART_LIMIT), tf.int32)
+
+    rows = part(_fix(origin)[..., tf.newaxis] + ys * _fix(per_row)[..., tf.newaxis])
+    cols = part(xs * _fix(per_col)[..., tf.newaxis])
+    return rows, cols
+
+
+def warp_nearest_fixed(images: tf.Tensor, coeffs: tf.Tensor, fill_value: float) -> tf.Tensor:
+    """`warp_affine(images, coeffs, fill_value, "nearest")` in int32 fixed point.
+
+    Bit-identical to `warp_affine` where `fixed_point_parts` is exact (the geometric
+    ops of the op table on images up to `MAX_FIXED_POINT_SIDE` pixels a side), in
+    fewer and cheaper passes over the pixels. Any image dtype (uint8 on CPU).
+    """
+    shape = tf.shape(images)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    rows, cols = fixed_point_parts(coeffs, height, width)
+    fixed = rows[:, :, :, tf.newaxis] + cols[:, :, tf.newaxis, :]  # [B, 2, H, W]
+    source = tf.bitwise.right_shift(fixed, 16)  # floor: an arithmetic shift
+    # Onto the border of fill value of the padded image: -1 and W (H) are fill.
+    upper = tf.reshape(tf.stack([width, height]), [1, 2, 1, 1])
+    source = tf.minimum(tf.maximum(source, -1), upper)
+    col, row = tf.unstack(source, num=2, axis=1)
+    stride = width + 2
+    first = tf.range(batch) * ((height + 2) * stride) + (stride + 1)  # pixel (0, 0)
+    index = row * stride + col + first[:, tf.newaxis, tf.newaxis]
+    padded = tf.pad(
+        images, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=tf.cast(fill_value, images.dtype)
+    )
+    out = tf.gather_nd(tf.reshape(padded, [-1, channels]), index[..., tf.newaxis])
+    out.set_shape(images.shape)
+    return out
+
+
 def _gather_pixels(flat_images, row, col, width):
     """Pixels at integer float32 (row, col) `[B, H, W]` of `flat_images` `[B, H*W, C]`."""
     index = tf.cast(row * tf.cast(width, tf.float32) + col, tf.int32)  # exact: < 2**24
@@ -97,13 +165,15 @@ def warp_affine(
     """Applies one PIL affine transform per image.
 
     Args:
-        images: float32 `[B, H, W, C]`, values in [0, 255].
+        images: `[B, H, W, C]`, values in [0, 255]: float32, or uint8 (what
+            `rand_augment` uses where every op runs on the CPU).
         coeffs: float64 `[B, 6]`, PIL's `(a, b, c, d, e, f)` per image.
-        fill_value: value of pixels whose source lies outside the image.
+        fill_value: value of pixels whose source lies outside the image (an integer
+            for uint8 images).
         interpolation: "nearest" or "bilinear".
 
     Returns:
-        float32 `[B, H, W, C]`.
+        `[B, H, W, C]`, the dtype of `images`.
     """
     check_interpolation(interpolation)
     shape = tf.shape(images)
@@ -115,6 +185,7 @@ def warp_affine(
     flat = tf.reshape(images, [batch, -1, channels])
     fill = tf.cast(fill_value, tf.float32)
     if interpolation == "nearest":
+        fill = tf.cast(fill_value, images.dtype)
         # Each image gets one extra pixel of fill value after its own; out-of-image
         # sources read it, so the gather itself fills (no pass to mask the output).
         fill_pixels = tf.fill(tf.stack([batch, 1, channels]), fill)
@@ -153,6 +224,7 @@ def warp_affine(
     # Arithmetic on a 0/1 mask (exact on these integer values) rather than tf.where,
     # which is several times slower on CPU for large tensors.
     out = fill + tf.cast(inside, tf.float32)[..., tf.newaxis] * (out - fill)
+    out = tf.cast(out, images.dtype)
     out.set_shape(images.shape)
     return out
 

@@ -149,8 +149,8 @@ def apply_tables(images: tf.Tensor, tables: tf.Tensor, index: tf.Tensor | None =
     """Maps every value through its image's and channel's table.
 
     Args:
-        images: uint8-valued float32 `[B, H, W, C]`.
-        tables: float32 `[B, C, 256]`.
+        images: uint8-valued `[B, H, W, C]`, float32 or uint8.
+        tables: `[B, C, 256]`, the dtype of `images`.
         index: `table_index(images)`, when already computed.
     """
     index = table_index(images) if index is None else index
