@@ -54,13 +54,6 @@ def _float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32)
 
 
-def _ramps(images: tf.Tensor) -> tf.Tensor:
-    """The identity table, float32 `[B, C, 256]`."""
-    ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, tf.newaxis, :]
-    shape = tf.shape(images)
-    return tf.tile(ramp, tf.stack([shape[0], shape[3], 1]))
-
-
 class SlotRunner:
     """Applies one slot of a plan, family by family, for a fixed list of ops."""
 
@@ -134,14 +127,16 @@ class SlotRunner:
             return _geometric.warp_nearest_fixed(images, coeffs, self.fill_value)
         return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
 
-    def _apply_tables(self, images, op, family, builders, index=None):
-        ramps = _ramps(images)
+    def _image_tables(self, images, op, family, builders):
+        """Applies one table per image (the same for every channel), `[k, 256]`."""
+        ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, :]
+        ramps = tf.broadcast_to(ramp, tf.stack([tf.shape(images)[0], 256]))
         tables = [builders[s.name](ramps) for _, s in self._members(family)]
         tables = _select(tables, self._local_index(op, family), ramps)
-        return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
+        return _value.apply_image_tables(images, tf.cast(tables, images.dtype))
 
     def lut(self, images, op, params, center):
-        p = params[:, tf.newaxis, tf.newaxis]  # broadcasts against [B, C, 256]
+        p = params[:, tf.newaxis]  # broadcasts against [k, 256]
         builders = {
             "posterize": lambda r: _value.posterize_values(r, p),
             "solarize": lambda r: _value.solarize_values(r, p),
@@ -149,22 +144,26 @@ class SlotRunner:
             "invert": lambda r: 255.0 - r,
             "solarize_add": lambda r: _value.solarize_add_values(r, p),
         }
-        return self._apply_tables(images, op, "lut", builders)
+        return self._image_tables(images, op, "lut", builders)
 
     def histogram(self, images, op, params, center):
         index = _value.table_index(images)
         hist = _value.histograms(images, index)
+        bins = _value.bin_range(hist)
         builders = {
-            "auto_contrast": lambda r: _value.auto_contrast_tables(hist),
-            "equalize": lambda r: _value.equalize_tables(hist),
+            "auto_contrast": lambda: _value.auto_contrast_tables(hist, bins),
+            "equalize": lambda: _value.equalize_tables(hist, bins),
         }
-        return self._apply_tables(images, op, "histogram", builders, index)
+        tables = [builders[s.name]() for _, s in self._members("histogram")]
+        identity = tf.broadcast_to(tf.range(256, dtype=tf.float32), tf.shape(hist))
+        tables = _select(tables, self._local_index(op, "histogram"), identity)
+        return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
     def contrast(self, images, op, params, center):
-        means = _blend.contrast_means(_float(images))[:, tf.newaxis, tf.newaxis]
-        p = params[:, tf.newaxis, tf.newaxis]
+        means = _blend.contrast_means(_float(images))[:, tf.newaxis]
+        p = params[:, tf.newaxis]
         builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
-        return self._apply_tables(images, op, "contrast", builders)
+        return self._image_tables(images, op, "contrast", builders)
 
     def color(self, images, op, params, center):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
@@ -231,14 +230,16 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     runner = SlotRunner(tuple(specs), fill_value, interpolation)
     shape = tf.shape(images)
 
+    # Every slot's op and parameter at once ([B, N]): a few nodes instead of a few
+    # per slot (elementwise, so the same values as slot by slot).
+    ops = tf.where(plan.apply, plan.op, skip)
+    params = runner.parameters(ops, plan.sign, plan.magnitude, shape[1], shape[2])
+
     def run_slot(images, slot):
-        op = tf.where(plan.apply[:, slot], plan.op[:, slot], skip)
-        params = runner.parameters(
-            op, plan.sign[:, slot], plan.magnitude[:, slot], shape[1], shape[2]
-        )
+        args = (images, ops[:, slot], params[:, slot], plan.center[:, slot])
         if method == "fused":
-            return runner.run_fused(images, op, params, plan.center[:, slot])
-        return runner.run_partitioned(images, op, params, plan.center[:, slot])
+            return runner.run_fused(*args)
+        return runner.run_partitioned(*args)
 
     num_slots = plan.op.shape[1]
     if method == "fused" and num_slots > 1:

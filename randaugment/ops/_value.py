@@ -160,7 +160,21 @@ def apply_tables(images: tf.Tensor, tables: tf.Tensor, index: tf.Tensor | None =
     return out
 
 
-def _bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def apply_image_tables(images: tf.Tensor, tables: tf.Tensor) -> tf.Tensor:
+    """Maps every value through its image's table, the same for all channels.
+
+    Args:
+        images: uint8-valued `[B, H, W, C]`, float32 or uint8.
+        tables: `[B, 256]`, the dtype of `images`.
+    """
+    offsets = tf.reshape(tf.range(tf.shape(images)[0]) * _BINS, [-1, 1, 1, 1])
+    index = tf.cast(images, tf.int32) + offsets
+    out = tf.gather_nd(tf.reshape(tables, [-1]), index[..., tf.newaxis])
+    out.set_shape(images.shape)
+    return out
+
+
+def bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Lowest and highest non-empty bin of each histogram, as float32 (no int ArgMax)."""
     bins = tf.range(_BINS, dtype=tf.float32)
     present = hist > 0
@@ -169,14 +183,16 @@ def _bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return lo, hi
 
 
-def auto_contrast_tables(hist: tf.Tensor) -> tf.Tensor:
+def auto_contrast_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
     """PIL's `ImageOps.autocontrast` tables (cutoff 0) for int32 histograms `[..., 256]`.
+
+    `bins` is `bin_range(hist)`, when already computed.
 
     PIL computes `int(ix * scale + offset)` in float64 with `scale = 255 / (hi - lo)` and
     `offset = -lo * scale`; the same float64 operations are done here so that the
     results agree exactly, including where the product lands just below an integer.
     """
-    lo, hi = _bin_range(hist)
+    lo, hi = bin_range(hist) if bins is None else bins
     lo = tf.cast(lo, tf.float64)[..., tf.newaxis]
     hi = tf.cast(hi, tf.float64)[..., tf.newaxis]
     stretch = hi > lo
@@ -215,8 +231,10 @@ def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
     return tf.reshape(tf.matmul(flat, strictly_upper), tf.shape(hist))
 
 
-def equalize_tables(hist: tf.Tensor) -> tf.Tensor:
+def equalize_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
     """PIL's `ImageOps.equalize` tables for int32 histograms `[..., 256]`.
+
+    `bins` is `bin_range(hist)`, when already computed.
 
     `step = (total - count of the last non-empty bin) // 255`; entry i is
     `(step // 2 + count of values below i) // step`, clipped to 255 (as PIL's
@@ -225,7 +243,7 @@ def equalize_tables(hist: tf.Tensor) -> tf.Tensor:
     in older releases; this follows the current one.)
     """
     hist64 = tf.cast(hist, tf.float64)
-    _, hi = _bin_range(hist)
+    _, hi = bin_range(hist) if bins is None else bins
     last = tf.reduce_sum(
         tf.where(tf.range(_BINS, dtype=tf.float32) == hi[..., tf.newaxis], hist64, 0.0), axis=-1
     )
