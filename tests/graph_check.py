@@ -29,6 +29,7 @@ from tensorflow.python.framework import kernels, op_def_registry
 __all__ = [
     "RUNTIME_OPS",
     "DENIED_OPS",
+    "TF32_OPS",
     "gpu_kernel_violations",
     "assert_gpu_ready",
     "assert_xla_matches",
@@ -162,6 +163,14 @@ def _describe(node) -> str:
     return f"{node.op} ({', '.join(parts) or 'no dtype attrs'})"
 
 
+# Ops that GPUs since Ampere run on tensor cores in TF32 (10-bit mantissa) for float32
+# by default (`tf.config.experimental.enable_tensor_float_32_execution`): not exact on
+# integer data above 2048, where the kernels promise bit-identical results.
+TF32_OPS: frozenset[str] = frozenset(
+    {"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv3D", "Einsum"}
+)
+
+
 def iter_node_defs(graph_def) -> Iterable[tuple[str, object]]:
     """Yield ``(where, node_def)`` for the top-level graph and every library function."""
     for node in graph_def.node:
@@ -247,6 +256,11 @@ def gpu_kernel_violations(
             continue
         if node.op in library_functions:
             continue
+        if node.op in TF32_OPS and _attr_types(node, "T") == [tf.float32.as_datatype_enum]:
+            report(
+                f"{where}: {_describe(node)} [node {node.name!r}]: float32 {node.op} runs in "
+                "TF32 on GPUs since Ampere by default: inexact (use float64 or integers)"
+            )
         registered = _registered_kernels(node.op)
         devices = sorted({k.device_type for k in registered}) or ["none registered"]
 

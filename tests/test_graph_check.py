@@ -107,6 +107,18 @@ def test_runtime_check_alone_reports_uint8_gather():
     assert len(violations) == 1 and "Tparams=uint8" in violations[0], violations
 
 
+def test_float32_matmul_is_reported_as_tf32_risk_and_float64_is_not():
+    def f32(x):
+        return tf.matmul(tf.reshape(x, [-1, 3]), tf.ones([3, 1]))
+
+    def f64(x):
+        return tf.matmul(tf.reshape(tf.cast(x, tf.float64), [-1, 3]), tf.ones([3, 1], tf.float64))
+
+    violations = _violations(f32)
+    assert len(violations) == 1 and "TF32" in violations[0], violations
+    assert _violations(f64) == []
+
+
 def _harmless(x):
     return x + 1.0
 

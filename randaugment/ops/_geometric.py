@@ -127,12 +127,14 @@ def warp_nearest_fixed(images: tf.Tensor, coeffs: tf.Tensor, fill_value: float) 
     shape = tf.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
     rows, cols = fixed_point_parts(coeffs, height, width)
-    fixed = rows[:, :, :, tf.newaxis] + cols[:, :, tf.newaxis, :]  # [B, 2, H, W]
-    source = tf.bitwise.right_shift(fixed, 16)  # floor: an arithmetic shift
-    # Onto the border of fill value of the padded image: -1 and W (H) are fill.
-    upper = tf.reshape(tf.stack([width, height]), [1, 2, 1, 1])
-    source = tf.minimum(tf.maximum(source, -1), upper)
-    col, row = tf.unstack(source, num=2, axis=1)
+
+    def source(plane, size):
+        fixed = rows[:, plane, :, tf.newaxis] + cols[:, plane, tf.newaxis, :]  # [B, H, W]
+        source = tf.bitwise.right_shift(fixed, 16)  # floor: an arithmetic shift
+        # Onto the border of fill value of the padded image: -1 and `size` are fill.
+        return tf.minimum(tf.maximum(source, -1), size)
+
+    col, row = source(0, width), source(1, height)
     stride = width + 2
     first = tf.range(batch) * ((height + 2) * stride) + (stride + 1)  # pixel (0, 0)
     index = row * stride + col + first[:, tf.newaxis, tf.newaxis]

@@ -223,11 +223,14 @@ def auto_contrast(images: tf.Tensor) -> tf.Tensor:
     return apply_tables(images, auto_contrast_tables(histograms(images)))
 
 
-# Inclusive-prefix matrix: cumsum as a matmul, exact in float32 for counts < 2**24.
+# Cumsum as a matmul with a strictly upper triangular matrix of ones (XLA's cumsum over
+# 256 bins was slow on CPU), in float64: exact for any count, and immune to TF32, in
+# which GPUs since Ampere run float32 matmuls by default (10-bit mantissas: counts
+# above 2048 would be rounded).
 def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
-    upper = tf.linalg.band_part(tf.ones([_BINS, _BINS], tf.float32), 0, -1)
-    strictly_upper = upper - tf.eye(_BINS)
-    flat = tf.reshape(tf.cast(hist, tf.float32), [-1, _BINS])
+    upper = tf.linalg.band_part(tf.ones([_BINS, _BINS], tf.float64), 0, -1)
+    strictly_upper = upper - tf.eye(_BINS, dtype=tf.float64)
+    flat = tf.reshape(tf.cast(hist, tf.float64), [-1, _BINS])
     return tf.reshape(tf.matmul(flat, strictly_upper), tf.shape(hist))
 
 
@@ -252,7 +255,7 @@ def equalize_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
     step = tf.floor((total - last) / 255.0)
     valid = (nonempty > 1.0) & (step > 0.0)
     safe_step = tf.where(valid, step, 1.0)[..., tf.newaxis]
-    below = tf.cast(_exclusive_cumsum(hist), tf.float64)
+    below = _exclusive_cumsum(hist)
     value = tf.floor((tf.floor(safe_step / 2.0) + below) / safe_step)
     value = tf.minimum(value, 255.0)
     ix = tf.range(_BINS, dtype=tf.float64)
