@@ -223,11 +223,16 @@ def auto_contrast(images: tf.Tensor) -> tf.Tensor:
     return apply_tables(images, auto_contrast_tables(histograms(images)))
 
 
-# Cumsum as a matmul with a strictly upper triangular matrix of ones (XLA's cumsum over
-# 256 bins was slow on CPU), in float64: exact for any count, and immune to TF32, in
-# which GPUs since Ampere run float32 matmuls by default (10-bit mantissas: counts
-# above 2048 would be rounded).
 def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
+    """Count of values below each bin, float64 `[..., 256]`, exact.
+
+    Under XLA, a matmul with a strictly upper triangular matrix of ones (XLA's cumsum
+    over 256 bins was slow on CPU), in float64: exact for any count, and immune to
+    TF32, in which GPUs since Ampere run float32 matmuls by default (10-bit mantissas:
+    counts above 2048 would be rounded). Otherwise an int32 cumsum (cheaper).
+    """
+    if not in_xla_context():
+        return tf.cast(tf.cumsum(hist, axis=-1, exclusive=True), tf.float64)
     upper = tf.linalg.band_part(tf.ones([_BINS, _BINS], tf.float64), 0, -1)
     strictly_upper = upper - tf.eye(_BINS, dtype=tf.float64)
     flat = tf.reshape(tf.cast(hist, tf.float64), [-1, _BINS])
