@@ -31,7 +31,23 @@ from randaugment.ops._common import blend, luminance
 from randaugment.ops._geometric import cutout
 from randaugment.table import OPS_BY_NAME, OpSpec
 
-FAMILIES = ("identity", "geometric", "lut", "histogram", "contrast", "color", "sharpness", "cutout")
+FAMILIES = (
+    "identity",
+    "geometric",
+    "lut",
+    "bits",
+    "histogram",
+    "contrast",
+    "color",
+    "sharpness",
+    "cutout",
+)
+
+# Value maps that are bit operations on uint8: `(x & a) ^ (f * (x >= t))` with one
+# (a, t, f) per image. On uint8 images (CPU) they run as their own family in a few
+# byte-wide passes instead of a per-value table gather; on float32 images they are
+# tables like the rest of "lut".
+BIT_OPS = ("posterize", "solarize", "invert")
 
 
 def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf.Tensor:
@@ -57,15 +73,23 @@ def _float(images: tf.Tensor) -> tf.Tensor:
 class SlotRunner:
     """Applies one slot of a plan, family by family, for a fixed list of ops."""
 
-    def __init__(self, specs: tuple[OpSpec, ...], fill_value: float, interpolation: str):
+    def __init__(
+        self,
+        specs: tuple[OpSpec, ...],
+        fill_value: float,
+        interpolation: str,
+        dtype: tf.DType = tf.float32,
+    ):
         self.specs = specs
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
-        self.family_of_op = tf.constant([FAMILIES.index(s.family) for s in specs], tf.int32)
-        self.present = {s.family for s in specs}
+        bits = dtype == tf.uint8
+        self.families = ["bits" if bits and s.name in BIT_OPS else s.family for s in specs]
+        self.family_of_op = tf.constant([FAMILIES.index(f) for f in self.families], tf.int32)
+        self.present = set(self.families)
 
     def _members(self, family: str) -> list[tuple[int, OpSpec]]:
-        return [(i, s) for i, s in enumerate(self.specs) if s.family == family]
+        return [(i, s) for i, s in enumerate(self.specs) if self.families[i] == family]
 
     def _local_index(self, op: tf.Tensor, family: str) -> tf.Tensor:
         """Index of each image's op among the family's members, or -1."""
@@ -145,6 +169,35 @@ class SlotRunner:
             "solarize_add": lambda r: _value.solarize_add_values(r, p),
         }
         return self._image_tables(images, op, "lut", builders)
+
+    def bits(self, images, op, params, center):
+        """posterize, solarize and invert on uint8 images, as bit operations."""
+        kind = self._local_index(op, "bits")
+        names = [s.name for _, s in self._members("bits")]
+
+        def where_op(name, value, otherwise):
+            if name not in names:
+                return otherwise
+            return tf.where(tf.equal(kind, names.index(name)), value, otherwise)
+
+        # posterize keeps the high bits: x & (256 - 2**(8 - bits)), bits rounded as in
+        # `posterize_values` (from a table: no tf.pow).
+        steps = tf.constant([256 - 2 ** (8 - b) for b in range(9)], tf.int32)
+        bits = tf.cast(tf.clip_by_value(tf.round(params), 0.0, 8.0), tf.int32)
+        keep = where_op("posterize", tf.gather(steps, bits), tf.fill(tf.shape(kind), 255))
+        # solarize inverts (x ^ 255) the values >= its threshold, i.e. >= ceil(threshold);
+        # a threshold above 255 inverts none. invert inverts all.
+        threshold = tf.clip_by_value(tf.math.ceil(params), 0.0, 256.0)
+        flip = where_op("solarize", tf.where(threshold <= 255.0, 255, 0), tf.zeros_like(kind))
+        flip = where_op("invert", tf.fill(tf.shape(kind), 255), flip)
+        threshold = where_op("solarize", tf.minimum(tf.cast(threshold, tf.int32), 255), 0)
+
+        def per_image(v):
+            return tf.reshape(tf.cast(v, tf.uint8), [-1, 1, 1, 1])
+
+        kept = tf.bitwise.bitwise_and(images, per_image(keep))
+        flips = tf.cast(images >= per_image(threshold), tf.uint8) * per_image(flip)
+        return tf.bitwise.bitwise_xor(kept, flips)
 
     def histogram(self, images, op, params, center):
         index = _value.table_index(images)
@@ -227,7 +280,7 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
         specs = tuple(specs) + (OPS_BY_NAME["identity"],)
         names.append("identity")
     skip = names.index("identity")
-    runner = SlotRunner(tuple(specs), fill_value, interpolation)
+    runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype)
     shape = tf.shape(images)
 
     # Every slot's op and parameter at once ([B, N]): a few nodes instead of a few

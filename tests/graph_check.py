@@ -196,7 +196,12 @@ def _ensure_xla_kernels_registered() -> str:
 
 
 def gpu_kernel_violations(
-    concrete_function, device_type: str = "GPU", *, xla: bool = True, runtime: bool = True
+    concrete_function,
+    device_type: str = "GPU",
+    *,
+    xla: bool = True,
+    runtime: bool = True,
+    exact: bool = True,
 ) -> list[str]:
     """List every node of ``concrete_function`` that cannot run on a GPU.
 
@@ -216,7 +221,9 @@ def gpu_kernel_violations(
       registry entry is fine);
     - the op names a function of the graph's library (a direct call; its body
       is walked like any other library function).
-    Ops in ``DENIED_OPS`` are always reported.
+    Ops in ``DENIED_OPS`` are always reported, and with ``exact=True`` (the
+    default) float32 ``TF32_OPS``, which GPUs may run in TF32 (pass ``exact=False``
+    for graphs holding a model's own layers, such as a Dense layer's matmul).
 
     ``runtime=False`` skips this part (for a graph traced with
     ``jit_compile=True``, which XLA compiles as a whole).
@@ -256,7 +263,11 @@ def gpu_kernel_violations(
             continue
         if node.op in library_functions:
             continue
-        if node.op in TF32_OPS and _attr_types(node, "T") == [tf.float32.as_datatype_enum]:
+        if (
+            exact
+            and node.op in TF32_OPS
+            and _attr_types(node, "T") == [tf.float32.as_datatype_enum]
+        ):
             report(
                 f"{where}: {_describe(node)} [node {node.name!r}]: float32 {node.op} runs in "
                 "TF32 on GPUs since Ampere by default: inexact (use float64 or integers)"

@@ -378,7 +378,9 @@ def test_model_with_the_layer_has_gpu_and_xla_kernels(gpu_visible):
 
     graph = tf.function(f).get_concrete_function(spec)
     jit = tf.function(f, jit_compile=True).get_concrete_function(spec)
-    violations = gpu_kernel_violations(graph, xla=False) + [
-        f"[jit] {v}" for v in gpu_kernel_violations(jit, runtime=False)
+    # exact=False: the Dense layer's float32 matmul is the model's, not the layer's
+    # (the augmentation alone is checked for TF32 ops in test_rand_augment).
+    violations = gpu_kernel_violations(graph, xla=False, exact=False) + [
+        f"[jit] {v}" for v in gpu_kernel_violations(jit, runtime=False, exact=False)
     ]
     assert not violations, "\n  ".join(violations)

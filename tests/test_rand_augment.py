@@ -800,3 +800,29 @@ def test_fixed_point_coordinates_at_the_size_limit_are_exact():
                 near = (expected >= -1) & (expected <= side)
                 np.testing.assert_array_equal(got[near], expected[near])
                 np.testing.assert_array_equal(np.sign(got[~near]), np.sign(expected[~near]))
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("posterize", [0.0, 1.0, 2.0, 3.0, 4.0, 4.5, 5.5, 7.0, 8.0]),
+        ("solarize", [0.0, 0.5, 1.0, 127.3, 128.0, 254.9, 255.0, 255.5, 256.0]),
+        ("invert", [0.0] * 9),
+    ],
+)
+def test_uint8_bit_operations_equal_the_value_kernels(make_random_images, name, params):
+    """On uint8 images posterize, solarize and invert run as bit operations (family
+    "bits"); they must equal the float kernels (Pillow-checked) at the edges of
+    their parameters: fractional and out-of-range thresholds, half-way bit counts."""
+    from randaugment._apply import SlotRunner
+
+    specs = (OPS_BY_NAME["posterize"], OPS_BY_NAME["solarize"], OPS_BY_NAME["invert"])
+    runner = SlotRunner(specs, 128.0, "nearest", tf.uint8)
+    images = make_random_images(len(params), 8, 9, 3)
+    op = tf.fill([len(params)], [s.name for s in specs].index(name))
+    p = tf.constant(params, tf.float32)
+    got = runner.bits(tf.constant(images), op, p, None)
+    kernel = OPS_BY_NAME[name].kernel
+    args = (p,) if name != "invert" else ()
+    expected = kernel(tf.constant(images, tf.float32), *args)
+    _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
