@@ -49,6 +49,9 @@ FAMILIES = (
 # tables like the rest of "lut".
 BIT_OPS = ("posterize", "solarize", "invert")
 
+# Which of `SlotRunner.prepare`'s tensors each family reads.
+_EXTRAS = {"geometric": ("rows", "cols", "coeffs"), "cutout": ("center",)}
+
 
 def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf.Tensor:
     """Per image b, `values[which[b]]` (or `default` where `which[b] < 0`).
@@ -129,13 +132,15 @@ class SlotRunner:
 
     # -- the families ---------------------------------------------------------------
 
-    def geometric(self, images, op, params, center):
-        shape = tf.shape(images)
+    def coefficients(self, op, params, height, width):
+        """PIL affine coefficients of each image's geometric op, float64 `[B, 6]`.
+
+        The identity plus the parameter at the op's own coefficient (shear,
+        translate), exact in float64; the identity for ops of other families; rotate's
+        six from its own formula.
+        """
         names = [s.name for _, s in self._members("geometric")]
         kind = self._local_index(op, "geometric")
-        # PIL coefficients: the identity plus the parameter at the op's own coefficient
-        # (shear, translate), exact in float64; a row of zeros for images of other
-        # families (fused path) and for rotate, whose six come from its own formula.
         position = {"shear_x": 1, "translate_x": 2, "shear_y": 3, "translate_y": 5}
         unit = [[0.0] * 6] + [
             [float(i == position.get(name, -1)) for i in range(6)] for name in names
@@ -144,12 +149,34 @@ class SlotRunner:
         identity = tf.constant([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], tf.float64)
         coeffs = identity + p[:, tf.newaxis] * tf.gather(tf.constant(unit, tf.float64), kind + 1)
         if "rotate" in names:
-            rotation = _geometric.rotation_coefficients(params, shape[1], shape[2])
+            rotation = _geometric.rotation_coefficients(params, height, width)
             is_rotate = tf.equal(kind, names.index("rotate"))[:, tf.newaxis]
             coeffs = tf.where(is_rotate, rotation, coeffs)
+        return coeffs
+
+    def prepare(self, op, params, center, height, width):
+        """What the families need besides the images and parameters, for every image
+        and slot at once (`[B, N, ...]`; a few nodes per call instead of per slot)."""
+        extras = {"center": center}
+        if "geometric" in self.present:
+            batch, slots = tf.shape(op)[0], op.shape[1]
+            coeffs = self.coefficients(
+                tf.reshape(op, [-1]), tf.reshape(params, [-1]), height, width
+            )
+            if self.interpolation == "nearest":
+                rows, cols = _geometric.fixed_point_parts(coeffs, height, width)
+                extras["rows"] = tf.reshape(rows, tf.stack([batch, slots, 2, height]))
+                extras["cols"] = tf.reshape(cols, tf.stack([batch, slots, 2, width]))
+            else:
+                extras["coeffs"] = tf.reshape(coeffs, tf.stack([batch, slots, 6]))
+        return extras
+
+    def geometric(self, images, op, params, extras):
         if self.interpolation == "nearest":
-            return _geometric.warp_nearest_fixed(images, coeffs, self.fill_value)
-        return _geometric.warp_affine(images, coeffs, self.fill_value, self.interpolation)
+            return _geometric.warp_nearest_from_parts(
+                images, extras["rows"], extras["cols"], self.fill_value
+            )
+        return _geometric.warp_affine(images, extras["coeffs"], self.fill_value, self.interpolation)
 
     def _image_tables(self, images, op, family, builders):
         """Applies one table per image (the same for every channel), `[k, 256]`."""
@@ -159,7 +186,7 @@ class SlotRunner:
         tables = _select(tables, self._local_index(op, family), ramps)
         return _value.apply_image_tables(images, tf.cast(tables, images.dtype))
 
-    def lut(self, images, op, params, center):
+    def lut(self, images, op, params, extras):
         p = params[:, tf.newaxis]  # broadcasts against [k, 256]
         builders = {
             "posterize": lambda r: _value.posterize_values(r, p),
@@ -170,7 +197,7 @@ class SlotRunner:
         }
         return self._image_tables(images, op, "lut", builders)
 
-    def bits(self, images, op, params, center):
+    def bits(self, images, op, params, extras):
         """posterize, solarize and invert on uint8 images, as bit operations."""
         kind = self._local_index(op, "bits")
         names = [s.name for _, s in self._members("bits")]
@@ -199,7 +226,7 @@ class SlotRunner:
         flips = tf.cast(images >= per_image(threshold), tf.uint8) * per_image(flip)
         return tf.bitwise.bitwise_xor(kept, flips)
 
-    def histogram(self, images, op, params, center):
+    def histogram(self, images, op, params, extras):
         index = _value.table_index(images)
         hist = _value.histograms(images, index)
         bins = _value.bin_range(hist)
@@ -212,39 +239,39 @@ class SlotRunner:
         tables = _select(tables, self._local_index(op, "histogram"), identity)
         return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
-    def contrast(self, images, op, params, center):
+    def contrast(self, images, op, params, extras):
         means = _blend.contrast_means(_float(images))[:, tf.newaxis]
         p = params[:, tf.newaxis]
         builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
         return self._image_tables(images, op, "contrast", builders)
 
-    def color(self, images, op, params, center):
+    def color(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
         x = _float(images)
         out = blend(luminance(x), x, tf.reshape(factor, [-1, 1, 1, 1]))
         return tf.cast(out, images.dtype)
 
-    def sharpness(self, images, op, params, center):
+    def sharpness(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)
         out = _blend.sharpen(_float(images), tf.reshape(factor, [-1, 1, 1, 1]))
         return tf.cast(out, images.dtype)
 
-    def cutout(self, images, op, params, center):
+    def cutout(self, images, op, params, extras):
         shape = tf.shape(images)
         size = tf.where(self._local_index(op, "cutout") >= 0, params, 0.0)
         hw = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
-        out = cutout(_float(images), size, center * hw, fill_value=self.fill_value)
+        out = cutout(_float(images), size, extras["center"] * hw, fill_value=self.fill_value)
         return tf.cast(out, images.dtype)
 
     # -- a whole slot ---------------------------------------------------------------
 
-    def run_fused(self, images, op, params, center):
+    def run_fused(self, images, op, params, extras):
         for family in FAMILIES[1:]:
             if family in self.present:
-                images = getattr(self, family)(images, op, params, center)
+                images = getattr(self, family)(images, op, params, extras)
         return images
 
-    def run_partitioned(self, images, op, params, center):
+    def run_partitioned(self, images, op, params, extras):
         # Each family's images are gathered by index rather than split with
         # tf.dynamic_partition: Grappler's symbolic shape inference gives all outputs of
         # one DynamicPartition the same unknown batch size and then mixed up tensors
@@ -254,12 +281,18 @@ class SlotRunner:
         for f, name in enumerate(FAMILIES):
             if name not in self.present:
                 continue
-            index = tf.cast(tf.where(tf.equal(family, f))[:, 0], tf.int32)
-            part = tf.gather(images, index)
-            if name != "identity":
-                part = getattr(self, name)(
-                    part, tf.gather(op, index), tf.gather(params, index), tf.gather(center, index)
-                )
+            with tf.name_scope(name):  # per-family names, for profiles
+                index = tf.cast(tf.where(tf.equal(family, f))[:, 0], tf.int32)
+                part = tf.gather(images, index)
+                if name != "identity":
+                    needed = {
+                        k: tf.gather(v, index)
+                        for k, v in extras.items()
+                        if k in _EXTRAS.get(name, ())
+                    }
+                    part = getattr(self, name)(
+                        part, tf.gather(op, index), tf.gather(params, index), needed
+                    )
             indices.append(index)
             outs.append(part)
         return tf.dynamic_stitch(indices, outs)
@@ -288,8 +321,11 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     ops = tf.where(plan.apply, plan.op, skip)
     params = runner.parameters(ops, plan.sign, plan.magnitude, shape[1], shape[2])
 
+    extras = runner.prepare(ops, params, plan.center, shape[1], shape[2])
+
     def run_slot(images, slot):
-        args = (images, ops[:, slot], params[:, slot], plan.center[:, slot])
+        slot_extras = {k: v[:, slot] for k, v in extras.items()}
+        args = (images, ops[:, slot], params[:, slot], slot_extras)
         if method == "fused":
             return runner.run_fused(*args)
         return runner.run_partitioned(*args)

@@ -125,8 +125,14 @@ def warp_nearest_fixed(images: tf.Tensor, coeffs: tf.Tensor, fill_value: float) 
     fewer and cheaper passes over the pixels. Any image dtype (uint8 on CPU).
     """
     shape = tf.shape(images)
+    rows, cols = fixed_point_parts(coeffs, shape[1], shape[2])
+    return warp_nearest_from_parts(images, rows, cols, fill_value)
+
+
+def warp_nearest_from_parts(images, rows, cols, fill_value: float) -> tf.Tensor:
+    """`warp_nearest_fixed` given `fixed_point_parts` of the coefficients."""
+    shape = tf.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-    rows, cols = fixed_point_parts(coeffs, height, width)
 
     def source(plane, size):
         fixed = rows[:, plane, :, tf.newaxis] + cols[:, plane, tf.newaxis, :]  # [B, H, W]
