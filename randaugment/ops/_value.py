@@ -141,7 +141,11 @@ def histograms(images: tf.Tensor, index: tf.Tensor | None = None) -> tf.Tensor:
         # Bincount has no XLA kernel; a segment sum has (and the counts are the same).
         counts = tf.math.unsorted_segment_sum(tf.cast(ids >= 0, tf.int32), ids, size)
     else:
-        counts = tf.math.bincount(ids, minlength=size, maxlength=size, dtype=tf.int32)
+        # The op itself: `tf.math.bincount` first reduces the whole input to its
+        # maximum (a full pass) to size the output, which is known here.
+        counts = tf.raw_ops.DenseBincount(
+            input=ids, size=size, weights=tf.zeros([0], tf.int32), binary_output=False
+        )
     return tf.reshape(counts, [batch, channels, _BINS])
 
 
