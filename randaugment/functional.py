@@ -199,7 +199,7 @@ def rand_augment(
             cancel out such as two inverts) is returned exactly as given, neither
             clipped nor quantized; any other image comes back on the 256 levels of
             `value_range`.
-        fill_value: value in [0, 255] (in uint8 units, whatever `value_range`) of
+        fill_value: whole number in [0, 255] (in uint8 units, whatever `value_range`) of
             pixels uncovered by geometric ops and of cutout. Default 128.
         interpolation: "nearest" (default) or "bilinear", for geometric ops.
         seed: an int, or an int tensor of shape [2] (e.g. a per-batch seed in

@@ -35,7 +35,8 @@ class RandAugment(keras.layers.Layer):
         ops: op names to draw from; default the paper's 14.
         geometric: keras-cv's switch: False leaves out rotate, shear and translate.
             Default True. Only with the default `ops`.
-        fill_value: fill of uncovered pixels, in uint8 units. Default 128.
+        fill_value: fill of uncovered pixels, a whole number in uint8 units.
+            Default 128.
         interpolation: "nearest" (default) or "bilinear".
         seed: int or None. Every call takes a new per-call seed from the layer's
             seed state (a counter keyed by `seed`, or by a random key when None), so
