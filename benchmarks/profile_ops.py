@@ -10,7 +10,13 @@ pipelines):
    of ``identity`` alone (the fixed cost of a call: the plan, casts, the
    partition and stitch);
 3. a per-kernel breakdown of one graph-mode N=3 call from TF's step stats
-   (``RunOptions.FULL_TRACE`` in a v1 session): which TF ops take the time.
+   (``RunOptions.FULL_TRACE`` in a v1 session): which TF ops take the time;
+4. ``pipeline``: the cost per op inside the benchmark's ``tf.data`` pipeline
+   (N=3 slots that all draw the same op, so one family serves the whole batch),
+   in process CPU microseconds per image per op, and the default mix of 14 ops
+   against the average of its ops' costs: the difference is what running
+   several families per slot costs (their fixed per-node costs are paid for a
+   fraction of the batch each).
 
 The numbers are for finding what to optimise, not for publishing: they are
 medians of a few calls on a shared machine.
@@ -57,6 +63,64 @@ def _fn(jit, **kwargs):
         return rand_augment(x, seed=seed, **kwargs)
 
     return tf.function(f, jit_compile=jit)
+
+
+def _pipeline_cost(x, seconds: float, **kwargs) -> float:
+    """Process CPU microseconds per image of the benchmark's pipeline, steady state."""
+    from randaugment import rand_augment
+
+    def augment(i, batch):
+        seed = tf.stack([tf.constant(7, tf.int32), tf.cast(i, tf.int32)])
+        return rand_augment(batch, seed=seed, **kwargs)
+
+    ds = (
+        tf.data.Dataset.from_tensor_slices(x)
+        .batch(128)
+        .enumerate()
+        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+        .repeat()
+    )
+    it = iter(ds)
+    for _ in range(10):
+        next(it)
+    t0, c0, n = time.perf_counter(), time.process_time(), 0
+    while time.perf_counter() - t0 < seconds:
+        n += int(next(it).shape[0])
+    return (time.process_time() - c0) / n * 1e6
+
+
+def pipeline_costs(size: int, seconds: float, rounds: int) -> None:
+    """Part 4: per-op CPU cost in the tf.data pipeline, and the mix against its ops."""
+    from randaugment import DEFAULT_OPS
+
+    x = make_images("synthetic", max(1024, 2_000_000 // (size * size)), size)
+    cases = {"cast only (N=0)": dict(num_ops=0)}
+    cases["default mix, N=3"] = dict(num_ops=3, magnitude=0.8)
+    for name in DEFAULT_OPS:
+        cases[name] = dict(num_ops=3, magnitude=0.8, ops=[name])
+    costs = collections.defaultdict(list)
+    for _ in range(rounds):  # interleaved, so that drift hits every case alike
+        for key, kwargs in cases.items():
+            costs[key].append(_pipeline_cost(x, seconds, **kwargs))
+    cost = {key: statistics.median(v) for key, v in costs.items()}
+    floor = cost["cast only (N=0)"]
+    print(
+        f"\nIn the tf.data pipeline (batch 128, {size}x{size}): process CPU microseconds "
+        f"per image, median of {rounds} interleaved rounds of {seconds:g} s; per op = "
+        "(cost - cost at N=0) / 3\n"
+    )
+    print("| case | us per image | us per op |\n|---|---|---|")
+    for key in cases:
+        per_op = "-" if key.startswith("cast") else f"{(cost[key] - floor) / 3:.1f}"
+        print(f"| {key} | {cost[key]:.1f} | {per_op} |")
+    mean_op = statistics.mean((cost[name] - floor) / 3 for name in DEFAULT_OPS)
+    mix = (cost["default mix, N=3"] - floor) / 3
+    print(
+        f"\nDefault mix: {mix:.1f} us per op, against {mean_op:.1f} for the average of its "
+        f"14 ops run alone: {mix - mean_op:+.1f} us per op from running several "
+        "families per slot."
+    )
 
 
 def kernel_breakdown(x, seed, top, **kwargs):
@@ -108,7 +172,11 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--no-xla", action="store_true")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: full,ops,kernels")
+    ap.add_argument(
+        "--skip", default="", help="comma list of parts to skip: full,ops,kernels,pipeline"
+    )
+    ap.add_argument("--seconds", type=float, default=3.0, help="pipeline: seconds per case")
+    ap.add_argument("--rounds", type=int, default=3, help="pipeline: interleaved rounds")
     a = ap.parse_args(argv)
     skip = set(a.skip.split(","))
 
@@ -190,6 +258,10 @@ def main(argv=None):
                     )
                     row.append(f"{(lo - b_lo) * 1e3:.2f} [{(med - b_med) * 1e3:.2f}]")
             print("| " + " | ".join(row) + " |")
+        sys.stdout.flush()
+
+    if "pipeline" not in skip:
+        pipeline_costs(a.size, a.seconds, a.rounds)
         sys.stdout.flush()
 
     if "kernels" not in skip:

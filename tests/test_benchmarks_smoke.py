@@ -148,3 +148,30 @@ def test_plot_from_fake_result(tmp_path):
 
     path = report.plot(_fake_result(), tmp_path / "p.png")
     assert path.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_profile_ops_runs_every_part():
+    """The profiling tool (a developer's tool, not part of the published numbers)
+    runs all its parts on a tiny setting and prints its tables."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.profile_ops",
+        "--size=8",
+        "--batch=4",
+        "--reps=1",
+        "--no-xla",
+        "--seconds=0.05",
+        "--rounds=1",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "| N=3 m=0.8 method=partition |" in out
+    assert "| equalize | histogram |" in out
+    assert "| default mix, N=3 |" in out and "families per slot" in out
+    assert "| kernel | ms per call |" in out
