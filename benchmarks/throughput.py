@@ -589,6 +589,9 @@ def main(argv=None) -> int:
     torch = TorchClient()
     records: list[dict] = []
     load_start = os.getloadavg()
+    # The commit is read now, not at the end: edits made while a run goes on must not
+    # be attributed to the code that was measured.
+    git_at_start = report.metadata(REPO, {})["git"]
     try:
         built = build_variants(st.variant_keys, skipped)
         if "main" in st.groups and built:
@@ -663,6 +666,7 @@ def main(argv=None) -> int:
         torch.close()
 
     meta = report.metadata(REPO, torch.versions)
+    meta["git"] = git_at_start
     meta.update(
         {
             "started_utc": started,
