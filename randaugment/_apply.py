@@ -248,7 +248,10 @@ class SlotRunner:
     def color(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
         x = _float(images)
-        out = blend(luminance(x), x, tf.reshape(factor, [-1, 1, 1, 1]))
+        # The gray image expanded to every channel once: broadcasting [k, H, W, 1]
+        # against [k, H, W, 3] inside the blend (twice) is slow on CPU.
+        gray = tf.broadcast_to(luminance(x), tf.shape(x))
+        out = blend(gray, x, tf.reshape(factor, [-1, 1, 1, 1]))
         return tf.cast(out, images.dtype)
 
     def sharpness(self, images, op, params, extras):

@@ -114,7 +114,11 @@ def sharpen(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     2**-14 grid (see `quantize_factor`) both forms are exact in float32, so they are
     equal bit for bit; this one never builds d.
     """
-    weight = (1.0 - quantize_factor(factor)) * _interior_mask(images)  # [B, H, W, 1]
+    # [B, H, W, C]: the mask is expanded to the channels on one image, then the weight
+    # broadcasts along the batch; a [B, H, W, 1] weight would broadcast along the
+    # channels, several times slower on CPU.
+    mask = tf.broadcast_to(_interior_mask(images), tf.concat([[1], tf.shape(images)[1:]], 0))
+    weight = (1.0 - quantize_factor(factor)) * mask
     out = tf.floor(images + weight * (_smoothed_interior(images) - images))
     return tf.clip_by_value(out, 0.0, 255.0)
 

@@ -124,8 +124,14 @@ def table_index(images: tf.Tensor) -> tf.Tensor:
     """
     shape = tf.shape(images)
     batch, channels = shape[0], shape[3]
-    offsets = tf.reshape(tf.range(batch * channels) * _BINS, [batch, 1, 1, channels])
-    return tf.cast(images, tf.int32) + offsets  # the values are already integers
+    # Two adds whose broadcasts run along whole rows: the channel offsets of one image
+    # [1, H W C] (period C) and the image offsets [B, 1]. (Adding [B, 1, 1, C] offsets
+    # in one go broadcasts along an inner dimension of C, which Eigen does several
+    # times slower than the cast and both adds together.)
+    channel = tf.tile(tf.range(channels) * _BINS, shape[1:2] * shape[2:3])[tf.newaxis, :]
+    image = (tf.range(batch) * (channels * _BINS))[:, tf.newaxis]
+    index = tf.reshape(tf.cast(images, tf.int32), tf.stack([batch, -1])) + channel + image
+    return tf.reshape(index, shape)  # the values are already integers
 
 
 def histograms(images: tf.Tensor, index: tf.Tensor | None = None) -> tf.Tensor:
