@@ -27,7 +27,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from randaugment.ops import _blend, _geometric, _value
-from randaugment.ops._common import blend, luminance
+from randaugment.ops._common import blend, luminance, quantize_factor
 from randaugment.ops._geometric import cutout
 from randaugment.table import OPS_BY_NAME, OpSpec
 
@@ -36,6 +36,7 @@ FAMILIES = (
     "geometric",
     "lut",
     "bits",
+    "brightness",
     "histogram",
     "contrast",
     "color",
@@ -48,6 +49,9 @@ FAMILIES = (
 # byte-wide passes instead of a per-value table gather; on float32 images they are
 # tables like the rest of "lut".
 BIT_OPS = ("posterize", "solarize", "invert")
+# On uint8 images brightness is a family of its own too: `min(f x, 255)` in float32,
+# truncated by the cast back (a floor, on these non-negative values), cheaper than a
+# table gather per value.
 
 # Which of `SlotRunner.prepare`'s tensors each family reads.
 _EXTRAS = {"geometric": ("rows", "cols", "coeffs"), "cutout": ("center",)}
@@ -87,7 +91,14 @@ class SlotRunner:
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
         bits = dtype == tf.uint8
-        self.families = ["bits" if bits and s.name in BIT_OPS else s.family for s in specs]
+        self.families = [
+            "bits"
+            if bits and s.name in BIT_OPS
+            else "brightness"
+            if bits and s.name == "brightness"
+            else s.family
+            for s in specs
+        ]
         self.family_of_op = tf.constant([FAMILIES.index(f) for f in self.families], tf.int32)
         self.present = set(self.families)
 
@@ -239,11 +250,22 @@ class SlotRunner:
         tables = _select(tables, self._local_index(op, "histogram"), identity)
         return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
+    def brightness(self, images, op, params, extras):
+        """brightness on uint8 images: PIL's blend with black, `floor(f x)` clipped."""
+        factor = tf.where(self._local_index(op, "brightness") >= 0, params, 1.0)
+        factor = quantize_factor(tf.reshape(factor, [-1, 1, 1, 1]))
+        # f x is exact (see `quantize_factor`) and non-negative (f >= 0 in the op
+        # table); the cast to uint8 truncates, which is the floor here.
+        return tf.cast(tf.minimum(_float(images) * factor, 255.0), images.dtype)
+
     def contrast(self, images, op, params, extras):
-        means = _blend.contrast_means(_float(images))[:, tf.newaxis]
-        p = params[:, tf.newaxis]
-        builders = {"contrast": lambda r: _blend.contrast_values(r, means, p)}
-        return self._image_tables(images, op, "contrast", builders)
+        # The blend itself, not a table: one gather per value costs more than the
+        # arithmetic, which is exact (see `quantize_factor`).
+        x = _float(images)
+        means = tf.reshape(_blend.contrast_means(x), [-1, 1, 1, 1])
+        factor = tf.where(self._local_index(op, "contrast") >= 0, params, 1.0)
+        out = _blend.contrast_values(x, means, tf.reshape(factor, [-1, 1, 1, 1]))
+        return tf.cast(out, images.dtype)
 
     def color(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)

@@ -826,3 +826,19 @@ def test_uint8_bit_operations_equal_the_value_kernels(make_random_images, name, 
     args = (p,) if name != "invert" else ()
     expected = kernel(tf.constant(images, tf.float32), *args)
     _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
+
+
+def test_uint8_brightness_family_equals_the_kernel(make_random_images):
+    """On uint8 images brightness is `min(f x, 255)` truncated by the cast; it must
+    equal the (Pillow-checked) kernel, including factors that saturate and factors
+    off the 2**-14 grid."""
+    from randaugment._apply import SlotRunner
+
+    runner = SlotRunner((OPS_BY_NAME["brightness"],), 128.0, "nearest", tf.uint8)
+    factors = [0.1, 0.5, 0.99, 1.0, 1.0 + 1e-7, 1.3333, 1.5, 1.9, 0.123456]
+    images = make_random_images(len(factors), 8, 9, 3)
+    p = tf.constant(factors, tf.float32)
+    got = runner.brightness(tf.constant(images), tf.zeros([len(factors)], tf.int32), p, None)
+    expected = OPS_BY_NAME["brightness"].kernel(tf.constant(images, tf.float32), p)
+    _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
+    assert (got.numpy() == 255).any() and (got.numpy() < images).any()
