@@ -12,6 +12,7 @@ from randaugment.ops._common import (
     as_params,
     blend,
     check_channels,
+    clip_levels,
     luminance,
     per_image,
     quantize_factor,
@@ -47,9 +48,9 @@ def contrast_means(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.floor(total / tf.maximum(count, 1.0) + 0.5), tf.float32)
 
 
-def contrast_values(x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+def contrast_values(x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor, dtype=tf.float32):
     """The contrast blend given the per-image grayscale means; all args broadcast."""
-    return blend(means, x, factor)
+    return blend(means, x, factor, dtype)
 
 
 def contrast(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
@@ -106,7 +107,7 @@ def smooth(images: tf.Tensor) -> tf.Tensor:
     return images + _interior_mask(images) * (_smoothed_interior(images) - images)
 
 
-def sharpen(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+def sharpen(images: tf.Tensor, factor: tf.Tensor, dtype: tf.DType = tf.float32) -> tf.Tensor:
     """`blend(smooth(images), images, factor)`, in fewer passes over the pixels.
 
     With s the smoothed value and m the interior mask, PIL's blend of the degenerate
@@ -119,8 +120,7 @@ def sharpen(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     # channels, several times slower on CPU.
     mask = tf.broadcast_to(_interior_mask(images), tf.concat([[1], tf.shape(images)[1:]], 0))
     weight = (1.0 - quantize_factor(factor)) * mask
-    out = tf.floor(images + weight * (_smoothed_interior(images) - images))
-    return tf.clip_by_value(out, 0.0, 255.0)
+    return clip_levels(images + weight * (_smoothed_interior(images) - images), dtype)
 
 
 def sharpness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:

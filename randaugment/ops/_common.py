@@ -86,7 +86,9 @@ def quantize_factor(factor: tf.Tensor) -> tf.Tensor:
     return tf.round(tf.cast(factor, tf.float32) * scale) / scale
 
 
-def blend(degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+def blend(
+    degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor, dtype: tf.DType = tf.float32
+) -> tf.Tensor:
     """PIL's `Image.blend(degenerate, image, factor)` on uint8-valued float32 images.
 
     Returns `clip(floor(d + f * (x - d)), 0, 255)` with f rounded to a multiple of
@@ -95,12 +97,25 @@ def blend(degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor) -> tf.Ten
 
     `degenerate` broadcasts against `images` (a scalar, a per-image mean `[B, 1, 1, 1]`,
     a one-channel gray image); `factor` too (per image: `[B, 1, 1, 1]`).
+
+    The result has `dtype`: float32, or uint8, for which the floor is left to the
+    cast (it truncates, the floor of these values once clipped to [0, 255]).
     """
     # The degenerate image broadcasts instead of being expanded with zeros_like, which
     # Grappler once mixed up between sibling partitions (docs/design.md).
     degenerate = tf.cast(degenerate, tf.float32)
-    out = tf.floor(degenerate + quantize_factor(factor) * (images - degenerate))
-    return tf.clip_by_value(out, 0.0, 255.0)
+    return clip_levels(degenerate + quantize_factor(factor) * (images - degenerate), dtype)
+
+
+def clip_levels(values: tf.Tensor, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """`clip(floor(values), 0, 255)` as `dtype` (float32 or uint8).
+
+    For uint8 the floor is the cast's truncation, after the clip (clipping and flooring
+    commute on [0, 255]): one pass fewer.
+    """
+    if dtype == tf.uint8:
+        return tf.cast(tf.clip_by_value(values, 0.0, 255.0), tf.uint8)
+    return tf.clip_by_value(tf.floor(values), 0.0, 255.0)
 
 
 def luminance(images: tf.Tensor) -> tf.Tensor:
