@@ -89,9 +89,10 @@ SUMMARIES: dict[str, str] = {
 FAMILY_NOTES = {
     "identity": "no work",
     "geometric": "one affine warp with a per-image matrix",
-    "lut": "one 256-entry table per image and channel, from the parameter alone",
+    "lut": "one 256-entry table per image, from the parameter alone (on uint8 images "
+    "posterize, solarize and invert run as bit operations and brightness as a multiply)",
     "histogram": "one 256-entry table per image and channel, built from the image's histograms",
-    "contrast": "one 256-entry table per image, built from the image's mean gray",
+    "contrast": "one blend with the image's mean gray",
     "color": "one blend with the grayscale image",
     "sharpness": "one blend with the smoothed image",
     "cutout": "one masked fill",

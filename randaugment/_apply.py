@@ -3,14 +3,20 @@
 Ops fall into families that can each be applied to many images at once with one
 parameter per image, where an image that drew another op gets the family's identity:
 
-- geometric (rotate, shear, translate): one affine warp with a per-image matrix;
-- lut (posterize, solarize, brightness, invert, solarize_add): a per-pixel value map,
-  one 256-entry table per image and channel, applied with one gather;
-- histogram (auto_contrast, equalize): a table built from each image's histograms,
-  applied with one gather;
-- contrast: a table built from each image's mean gray, applied with one gather;
+- geometric (rotate, shear, translate): one affine warp with a per-image matrix (int32
+  fixed point for nearest interpolation);
+- lut (solarize_add; on float32 images also posterize, solarize, brightness, invert):
+  a per-pixel value map, one 256-entry table per image, applied with one gather;
+- bits (posterize, solarize, invert on uint8 images): `(x & a) ^ (f * (x >= t))`;
+- brightness (on uint8 images): `min(f x, 255)`, truncated by the cast back;
+- histogram (auto_contrast, equalize): a table per image and channel built from the
+  image's histograms, applied with one gather;
+- contrast: one blend with each image's mean gray;
 - color, sharpness: one blend with a degenerate image (gray, smoothed) per image;
 - cutout: one masked fill.
+
+Images are uint8 or float32 (see `randaugment.functional._work_dtype`); the families
+that blend compute in float32 and cast back.
 
 Two ways to run a slot share these family functions, so they give bit-identical
 results for the same plan:

@@ -30,9 +30,10 @@ class OpSpec:
         kernel: `randaugment.ops.<name>`.
         family: which family function applies it (see `randaugment._apply`):
             "identity", "geometric" (one affine warp), "lut" (a per-pixel value map:
-            one 256-entry table per image and channel), "histogram" (a value map built
-            from the image's histograms), "contrast" (a value map built from its mean
-            gray), "color", "sharpness" or "cutout".
+            one 256-entry table per image; on uint8 images posterize, solarize and
+            invert run as bit operations and brightness as a multiply instead),
+            "histogram" (a value map built from the image's histograms), "contrast"
+            (a blend with its mean gray), "color", "sharpness" or "cutout".
         low: the parameter at magnitude 0 (the identity), or None for ops without one.
         high: the parameter at magnitude 1.
         signed: whether a random sign flips the deviation from `low`.
