@@ -50,14 +50,17 @@ FAMILIES = (
     "cutout",
 )
 
-# Value maps that are bit operations on uint8: `(x & a) ^ (f * (x >= t))` with one
-# (a, t, f) per image. On uint8 images (CPU) they run as their own family in a few
-# byte-wide passes instead of a per-value table gather; on float32 images they are
-# tables like the rest of "lut".
-BIT_OPS = ("posterize", "solarize", "invert")
-# On uint8 images brightness is a family of its own too: `min(f x, 255)` in float32,
-# truncated by the cast back (a floor, on these non-negative values), cheaper than a
-# table gather per value.
+# The family of these ops on uint8 images (on float32 images they are tables, family
+# "lut"): posterize, solarize and invert as bit operations `(x & a) ^ (f * (x >= t))`
+# with one (a, t, f) per image, brightness as `min(f x, 255)` truncated by the cast
+# back (a floor, on these non-negative values). A few passes instead of widening
+# every value to an index and gathering it from a table.
+UINT8_FAMILIES = {
+    "posterize": "bits",
+    "solarize": "bits",
+    "invert": "bits",
+    "brightness": "brightness",
+}
 
 # Which of `SlotRunner.prepare`'s tensors each family reads.
 _EXTRAS = {"geometric": ("rows", "cols", "coeffs"), "cutout": ("center",)}
@@ -96,15 +99,8 @@ class SlotRunner:
         self.specs = specs
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
-        bits = dtype == tf.uint8
-        self.families = [
-            "bits"
-            if bits and s.name in BIT_OPS
-            else "brightness"
-            if bits and s.name == "brightness"
-            else s.family
-            for s in specs
-        ]
+        uint8 = dtype == tf.uint8
+        self.families = [UINT8_FAMILIES.get(s.name, s.family) if uint8 else s.family for s in specs]
         self.family_of_op = tf.constant([FAMILIES.index(f) for f in self.families], tf.int32)
         self.present = set(self.families)
 

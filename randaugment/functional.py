@@ -41,7 +41,12 @@ def _unseeded_seed() -> tf.Tensor:
 
 
 def _in_tf_data() -> bool:
-    """Whether the code is being traced for a `tf.data` function (which runs on CPU)."""
+    """Whether the code is being traced for a `tf.data` function (which runs on CPU).
+
+    tf.data names the graphs of its functions "Dataset_..." (TF 2.21); should that
+    change, this returns False and a machine with a GPU keeps float32 in `tf.data`:
+    slower, never wrong (`tests/test_rand_augment.py` checks the detection).
+    """
     graph = tf.compat.v1.get_default_graph()
     while graph is not None:
         if getattr(graph, "name", "").startswith("Dataset_"):

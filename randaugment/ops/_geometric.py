@@ -117,20 +117,14 @@ def fixed_point_parts(coeffs: tf.Tensor, height, width) -> tuple[tf.Tensor, tf.T
     return rows, cols
 
 
-def warp_nearest_fixed(images: tf.Tensor, coeffs: tf.Tensor, fill_value: float) -> tf.Tensor:
-    """`warp_affine(images, coeffs, fill_value, "nearest")` in int32 fixed point.
+def warp_nearest_from_parts(images, rows, cols, fill_value: float) -> tf.Tensor:
+    """`warp_affine(images, coeffs, fill_value, "nearest")` in int32 fixed point, given
+    `rows, cols = fixed_point_parts(coeffs, H, W)`.
 
     Bit-identical to `warp_affine` where `fixed_point_parts` is exact (the geometric
     ops of the op table on images up to `MAX_FIXED_POINT_SIDE` pixels a side), in
     fewer and cheaper passes over the pixels. Any image dtype (uint8 on CPU).
     """
-    shape = tf.shape(images)
-    rows, cols = fixed_point_parts(coeffs, shape[1], shape[2])
-    return warp_nearest_from_parts(images, rows, cols, fill_value)
-
-
-def warp_nearest_from_parts(images, rows, cols, fill_value: float) -> tf.Tensor:
-    """`warp_nearest_fixed` given `fixed_point_parts` of the coefficients."""
     shape = tf.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
 
