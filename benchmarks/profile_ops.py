@@ -16,7 +16,11 @@ pipelines):
    in process CPU microseconds per image per op, and the default mix of 14 ops
    against the average of its ops' costs: the difference is what running
    several families per slot costs (their fixed per-node costs are paid for a
-   fraction of the batch each).
+   fraction of the batch each);
+5. ``nodes``: what one graph node costs in that pipeline: the default mix is run
+   with and without a chain of extra tiny nodes in every slot (scalar multiply
+   and add, which no optimizer removes), and the difference is divided by the
+   number of nodes added per batch.
 
 The numbers are for finding what to optimise, not for publishing: they are
 medians of a few calls on a shared machine.
@@ -123,6 +127,38 @@ def pipeline_costs(size: int, seconds: float, rounds: int) -> None:
     )
 
 
+def node_cost(size: int, seconds: float, rounds: int, extra: int = 200) -> None:
+    """Part 5: the cost of one executed graph node in the pipeline."""
+    import randaugment._apply as apply_module
+
+    x = make_images("synthetic", max(1024, 2_000_000 // (size * size)), size)
+    original = apply_module.SlotRunner.run_partitioned
+
+    def padded(self, images, op, params, extras):
+        out = original(self, images, op, params, extras)
+        v = tf.cast(op[:1], tf.float32)
+        for _ in range(extra):  # 2 nodes each; their result is kept (an exact zero)
+            v = v * 1.0001 + 0.5
+        zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), out.dtype)
+        return out + tf.reshape(zero, [1, 1, 1, 1])
+
+    costs = collections.defaultdict(list)
+    try:
+        for _ in range(rounds):
+            for key in ("plain", "padded"):
+                apply_module.SlotRunner.run_partitioned = original if key == "plain" else padded
+                costs[key].append(_pipeline_cost(x, seconds, num_ops=3, magnitude=0.8))
+    finally:
+        apply_module.SlotRunner.run_partitioned = original
+    plain, more = statistics.median(costs["plain"]), statistics.median(costs["padded"])
+    nodes_per_image = 2 * extra * 3 / 128  # per slot, 3 slots, per batch of 128
+    print(
+        f"\nOne graph node in the pipeline ({size}x{size}, N=3): {plain:.1f} us per image, "
+        f"{more:.1f} with {2 * extra} extra nodes per slot: about "
+        f"{(more - plain) / nodes_per_image:.2f} us per node executed."
+    )
+
+
 def kernel_breakdown(x, seed, top, **kwargs):
     """Per-TF-op-type time of one graph-mode call, from step stats."""
     from randaugment import rand_augment
@@ -173,7 +209,7 @@ def main(argv=None):
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--no-xla", action="store_true")
     ap.add_argument(
-        "--skip", default="", help="comma list of parts to skip: full,ops,kernels,pipeline"
+        "--skip", default="", help="comma list of parts to skip: full,ops,kernels,pipeline,nodes"
     )
     ap.add_argument("--seconds", type=float, default=3.0, help="pipeline: seconds per case")
     ap.add_argument("--rounds", type=int, default=3, help="pipeline: interleaved rounds")
@@ -262,6 +298,10 @@ def main(argv=None):
 
     if "pipeline" not in skip:
         pipeline_costs(a.size, a.seconds, a.rounds)
+        sys.stdout.flush()
+
+    if "nodes" not in skip:
+        node_cost(a.size, a.seconds, a.rounds)
         sys.stdout.flush()
 
     if "kernels" not in skip:

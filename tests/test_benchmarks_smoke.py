@@ -175,3 +175,4 @@ def test_profile_ops_runs_every_part():
     assert "| equalize | histogram |" in out
     assert "| default mix, N=3 |" in out and "families per slot" in out
     assert "| kernel | ms per call |" in out
+    assert "us per node executed" in out
