@@ -267,7 +267,7 @@ class SlotRunner:
         means = tf.reshape(_blend.contrast_means(x), [-1, 1, 1, 1])
         factor = tf.where(self._local_index(op, "contrast") >= 0, params, 1.0)
         factor = tf.reshape(factor, [-1, 1, 1, 1])
-        return tf.cast(_blend.contrast_values(x, means, factor, images.dtype), images.dtype)
+        return _blend.contrast_values(x, means, factor, images.dtype)
 
     def color(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
@@ -275,13 +275,11 @@ class SlotRunner:
         # The gray image expanded to every channel once: broadcasting [k, H, W, 1]
         # against [k, H, W, 3] inside the blend (twice) is slow on CPU.
         gray = tf.broadcast_to(luminance(x), tf.shape(x))
-        out = blend(gray, x, tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
-        return tf.cast(out, images.dtype)
+        return blend(gray, x, tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
 
     def sharpness(self, images, op, params, extras):
         factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)
-        out = _blend.sharpen(_float(images), tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
-        return tf.cast(out, images.dtype)
+        return _blend.sharpen(_float(images), tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
 
     def cutout(self, images, op, params, extras):
         shape = tf.shape(images)
