@@ -62,8 +62,18 @@ UINT8_FAMILIES = {
     "brightness": "brightness",
 }
 
-# Which of `SlotRunner.prepare`'s tensors each family reads.
-_EXTRAS = {"geometric": ("rows", "cols", "coeffs"), "cutout": ("center",)}
+# The per-image scalars each family reads from `SlotRunner.prepare`'s "scalars"
+# tensor, in this order; every value is the family's identity for an image that
+# drew an op of another family (the fused plan runs each family on every image).
+_COLUMNS = {
+    "bits": ("keep", "threshold", "flip"),
+    "brightness": ("factor",),
+    "histogram": ("kind",),
+    "contrast": ("factor",),
+    "color": ("factor",),
+    "sharpness": ("weight",),
+    "cutout": ("size", "center_x", "center_y"),
+}
 
 
 def _select(values: list[tf.Tensor], which: tf.Tensor, default: tf.Tensor) -> tf.Tensor:
@@ -87,7 +97,14 @@ def _float(images: tf.Tensor) -> tf.Tensor:
 
 
 class SlotRunner:
-    """Applies one slot of a plan, family by family, for a fixed list of ops."""
+    """Applies one slot of a plan, family by family, for a fixed list of ops.
+
+    Everything a family needs besides the images is computed for every image and
+    slot at once by `prepare` (a few nodes per call instead of a few per family and
+    slot: at 32x32 the cost of a slot is mostly its number of graph nodes). A
+    family function takes `(images [k, H, W, C], extras)` where `extras` holds the
+    prepared values of those k images, `[k, ...]`.
+    """
 
     def __init__(
         self,
@@ -99,10 +116,16 @@ class SlotRunner:
         self.specs = specs
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
+        self.dtype = dtype
         uint8 = dtype == tf.uint8
         self.families = [UINT8_FAMILIES.get(s.name, s.family) if uint8 else s.family for s in specs]
-        self.family_of_op = tf.constant([FAMILIES.index(f) for f in self.families], tf.int32)
-        self.present = set(self.families)
+        # The families present, in `FAMILIES` order; an op's family is its position here.
+        self.present = [f for f in FAMILIES if f in self.families]
+        self.family_of_op = tf.constant([self.present.index(f) for f in self.families], tf.int32)
+        self.columns: dict[str, int] = {}  # "family.name" -> column of "scalars"
+        for family in self.present:
+            for name in _COLUMNS.get(family, ()):
+                self.columns[f"{family}.{name}"] = len(self.columns)
 
     def _members(self, family: str) -> list[tuple[int, OpSpec]]:
         return [(i, s) for i, s in enumerate(self.specs) if self.families[i] == family]
@@ -113,6 +136,22 @@ class SlotRunner:
         for j, (i, _) in enumerate(self._members(family)):
             local[i] = j
         return tf.gather(tf.constant(local, tf.int32), op)
+
+    def _scalars(self, extras, family: str, dtype=tf.float32) -> list[tf.Tensor]:
+        """The family's per-image scalars as `[k, 1, 1, 1]` tensors (they broadcast
+        along the batch, the fast way on CPU), cast to `dtype`."""
+        names = _COLUMNS[family]
+        first = self.columns[f"{family}.{names[0]}"]
+        scalars = extras["scalars"]
+        # [k, K] -> [k, K, 1, 1, 1]: one slice and one unstack give every column.
+        block = tf.reshape(scalars, [-1, len(self.columns), 1, 1, 1])[
+            :, first : first + len(names)
+        ]
+        if dtype != tf.float32:
+            block = tf.cast(block, dtype)
+        if len(names) == 1:
+            return [block[:, 0]]
+        return tf.unstack(block, num=len(names), axis=1)
 
     def parameters(self, op, sign, magnitude, height, width) -> tf.Tensor:
         """Each image's kernel parameter for its op (0 for ops without one), `[B]`.
@@ -143,7 +182,7 @@ class SlotRunner:
         value = tf.where(tf.equal(relative, 0), value, scaled)
         return tf.where(rounded, tf.round(value), value)
 
-    # -- the families ---------------------------------------------------------------
+    # -- what the families need, for all images and slots ------------------------
 
     def coefficients(self, op, params, height, width):
         """PIL affine coefficients of each image's geometric op, float64 `[B, 6]`.
@@ -167,40 +206,85 @@ class SlotRunner:
             coeffs = tf.where(is_rotate, rotation, coeffs)
         return coeffs
 
+    def _bits_values(self, op, params):
+        """(keep, threshold, flip) of posterize, solarize and invert as bit operations
+        `(x & keep) ^ (flip * (x >= threshold))`; `(255, 0, 0)` for other ops."""
+        kind = self._local_index(op, "bits")
+        names = [s.name for _, s in self._members("bits")]
+
+        def where_op(name, value, otherwise):
+            if name not in names:
+                return tf.broadcast_to(otherwise, tf.shape(params))
+            return tf.where(tf.equal(kind, names.index(name)), value, otherwise)
+
+        # posterize keeps the high bits: x & (256 - 2**(8 - bits)), bits rounded as in
+        # `posterize_values` (from a table: no tf.pow).
+        steps = tf.constant([256.0 - 2 ** (8 - b) for b in range(9)], tf.float32)
+        bits = tf.cast(tf.clip_by_value(tf.round(params), 0.0, 8.0), tf.int32)
+        keep = where_op("posterize", tf.gather(steps, bits), 255.0)
+        # solarize inverts (x ^ 255) the values >= its threshold, i.e. >= ceil(threshold);
+        # a threshold above 255 inverts none. invert inverts all.
+        threshold = tf.clip_by_value(tf.math.ceil(params), 0.0, 256.0)
+        flip = where_op("solarize", tf.where(threshold <= 255.0, 255.0, 0.0), 0.0)
+        flip = where_op("invert", 255.0, flip)
+        threshold = where_op("solarize", tf.minimum(threshold, 255.0), 0.0)
+        return [keep, threshold, flip]
+
+    def _factor(self, op, params, family):
+        """The blend factor of the family's images, 1 (the identity) for the others."""
+        return tf.where(self._local_index(op, family) >= 0, params, 1.0)
+
     def prepare(self, op, params, center, height, width):
-        """What the families need besides the images and parameters, for every image
-        and slot at once (`[B, N, ...]`; a few nodes per call instead of per slot)."""
-        extras = {"center": center}
-        if "geometric" in self.present:
-            batch, slots = tf.shape(op)[0], op.shape[1]
-            coeffs = self.coefficients(
-                tf.reshape(op, [-1]), tf.reshape(params, [-1]), height, width
+        """What the families need besides the images, for every image and slot at
+        once: a dict of `[B, N, ...]` tensors.
+
+        "scalars" `[B, N, K]` holds the per-image values of `_COLUMNS`; geometric
+        ops add their fixed-point coordinate parts ("rows", "cols") or coefficients,
+        the float32 value maps their tables ("tables").
+        """
+        batch, slots = tf.shape(op)[0], op.shape[1]
+        flat_op, flat_params = tf.reshape(op, [-1]), tf.reshape(params, [-1])
+        values = {
+            "bits": lambda: self._bits_values(flat_op, flat_params),
+            "brightness": lambda: [quantize_factor(self._factor(flat_op, flat_params, "brightness"))],
+            "histogram": lambda: [tf.cast(self._local_index(flat_op, "histogram"), tf.float32)],
+            "contrast": lambda: [self._factor(flat_op, flat_params, "contrast")],
+            "color": lambda: [self._factor(flat_op, flat_params, "color")],
+            "sharpness": lambda: [
+                1.0 - quantize_factor(self._factor(flat_op, flat_params, "sharpness"))
+            ],
+            "cutout": lambda: [
+                tf.where(self._local_index(flat_op, "cutout") >= 0, flat_params, 0.0),
+                tf.reshape(center[..., 0], [-1]) * tf.cast(width, tf.float32),
+                tf.reshape(center[..., 1], [-1]) * tf.cast(height, tf.float32),
+            ],
+        }
+        columns = []
+        for family in self.present:
+            if family in values:
+                columns += values[family]()
+        extras = {}
+        if columns:
+            extras["scalars"] = tf.reshape(
+                tf.stack(columns, axis=-1), tf.stack([batch, slots, len(columns)])
             )
+        if "geometric" in self.present:
+            coeffs = self.coefficients(flat_op, flat_params, height, width)
             if self.interpolation == "nearest":
                 rows, cols = _geometric.fixed_point_parts(coeffs, height, width)
                 extras["rows"] = tf.reshape(rows, tf.stack([batch, slots, 2, height]))
                 extras["cols"] = tf.reshape(cols, tf.stack([batch, slots, 2, width]))
             else:
                 extras["coeffs"] = tf.reshape(coeffs, tf.stack([batch, slots, 6]))
+        if "lut" in self.present:
+            extras["tables"] = tf.reshape(
+                self._lut_tables(flat_op, flat_params), tf.stack([batch, slots, 256])
+            )
         return extras
 
-    def geometric(self, images, op, params, extras):
-        if self.interpolation == "nearest":
-            return _geometric.warp_nearest_from_parts(
-                images, extras["rows"], extras["cols"], self.fill_value
-            )
-        return _geometric.warp_affine(images, extras["coeffs"], self.fill_value, self.interpolation)
-
-    def _image_tables(self, images, op, family, builders):
-        """Applies one table per image (the same for every channel), `[k, 256]`."""
-        ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, :]
-        ramps = tf.broadcast_to(ramp, tf.stack([tf.shape(images)[0], 256]))
-        tables = [builders[s.name](ramps) for _, s in self._members(family)]
-        tables = _select(tables, self._local_index(op, family), ramps)
-        return _value.apply_image_tables(images, tf.cast(tables, images.dtype))
-
-    def lut(self, images, op, params, extras):
-        p = params[:, tf.newaxis]  # broadcasts against [k, 256]
+    def _lut_tables(self, op, params):
+        """Each image's 256-entry value map (the identity for other families), `[B, 256]`."""
+        p = params[:, tf.newaxis]  # broadcasts against [B, 256]
         builders = {
             "posterize": lambda r: _value.posterize_values(r, p),
             "solarize": lambda r: _value.solarize_values(r, p),
@@ -208,38 +292,32 @@ class SlotRunner:
             "invert": lambda r: 255.0 - r,
             "solarize_add": lambda r: _value.solarize_add_values(r, p),
         }
-        return self._image_tables(images, op, "lut", builders)
+        ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, :]
+        ramps = tf.broadcast_to(ramp, tf.stack([tf.shape(op)[0], 256]))
+        tables = [builders[s.name](ramps) for _, s in self._members("lut")]
+        tables = _select(tables, self._local_index(op, "lut"), ramps)
+        return tf.cast(tables, self.dtype)
 
-    def bits(self, images, op, params, extras):
+    # -- the families ---------------------------------------------------------------
+
+    def geometric(self, images, extras):
+        if self.interpolation == "nearest":
+            return _geometric.warp_nearest_from_parts(
+                images, extras["rows"], extras["cols"], self.fill_value
+            )
+        return _geometric.warp_affine(images, extras["coeffs"], self.fill_value, self.interpolation)
+
+    def lut(self, images, extras):
+        return _value.apply_image_tables(images, extras["tables"])
+
+    def bits(self, images, extras):
         """posterize, solarize and invert on uint8 images, as bit operations."""
-        kind = self._local_index(op, "bits")
-        names = [s.name for _, s in self._members("bits")]
-
-        def where_op(name, value, otherwise):
-            if name not in names:
-                return otherwise
-            return tf.where(tf.equal(kind, names.index(name)), value, otherwise)
-
-        # posterize keeps the high bits: x & (256 - 2**(8 - bits)), bits rounded as in
-        # `posterize_values` (from a table: no tf.pow).
-        steps = tf.constant([256 - 2 ** (8 - b) for b in range(9)], tf.int32)
-        bits = tf.cast(tf.clip_by_value(tf.round(params), 0.0, 8.0), tf.int32)
-        keep = where_op("posterize", tf.gather(steps, bits), tf.fill(tf.shape(kind), 255))
-        # solarize inverts (x ^ 255) the values >= its threshold, i.e. >= ceil(threshold);
-        # a threshold above 255 inverts none. invert inverts all.
-        threshold = tf.clip_by_value(tf.math.ceil(params), 0.0, 256.0)
-        flip = where_op("solarize", tf.where(threshold <= 255.0, 255, 0), tf.zeros_like(kind))
-        flip = where_op("invert", tf.fill(tf.shape(kind), 255), flip)
-        threshold = where_op("solarize", tf.minimum(tf.cast(threshold, tf.int32), 255), 0)
-
-        def per_image(v):
-            return tf.reshape(tf.cast(v, tf.uint8), [-1, 1, 1, 1])
-
-        kept = tf.bitwise.bitwise_and(images, per_image(keep))
-        flips = tf.cast(images >= per_image(threshold), tf.uint8) * per_image(flip)
+        keep, threshold, flip = self._scalars(extras, "bits", images.dtype)
+        kept = tf.bitwise.bitwise_and(images, keep)
+        flips = tf.cast(images >= threshold, images.dtype) * flip
         return tf.bitwise.bitwise_xor(kept, flips)
 
-    def histogram(self, images, op, params, extras):
+    def histogram(self, images, extras):
         index = _value.table_index(images)
         hist = _value.histograms(images, index)
         bins = _value.bin_range(hist)
@@ -249,79 +327,96 @@ class SlotRunner:
         }
         tables = [builders[s.name]() for _, s in self._members("histogram")]
         identity = tf.broadcast_to(tf.range(256, dtype=tf.float32), tf.shape(hist))
-        tables = _select(tables, self._local_index(op, "histogram"), identity)
+        (kind,) = self._scalars(extras, "histogram", tf.int32)
+        tables = _select(tables, tf.reshape(kind, [-1]), identity)
         return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
-    def brightness(self, images, op, params, extras):
+    def brightness(self, images, extras):
         """brightness on uint8 images: PIL's blend with black, `floor(f x)` clipped."""
-        factor = tf.where(self._local_index(op, "brightness") >= 0, params, 1.0)
-        factor = quantize_factor(tf.reshape(factor, [-1, 1, 1, 1]))
+        (factor,) = self._scalars(extras, "brightness")  # already on the 2**-14 grid
         # f x is exact (see `quantize_factor`) and non-negative (f >= 0 in the op
         # table); the cast to uint8 truncates, which is the floor here.
         return tf.cast(tf.minimum(_float(images) * factor, 255.0), images.dtype)
 
-    def contrast(self, images, op, params, extras):
+    def contrast(self, images, extras):
         # The blend itself, not a table: one gather per value costs more than the
         # arithmetic, which is exact (see `quantize_factor`).
         x = _float(images)
         means = tf.reshape(_blend.contrast_means(x), [-1, 1, 1, 1])
-        factor = tf.where(self._local_index(op, "contrast") >= 0, params, 1.0)
-        factor = tf.reshape(factor, [-1, 1, 1, 1])
+        (factor,) = self._scalars(extras, "contrast")
         return _blend.contrast_values(x, means, factor, images.dtype)
 
-    def color(self, images, op, params, extras):
-        factor = tf.where(self._local_index(op, "color") >= 0, params, 1.0)
+    def color(self, images, extras):
+        (factor,) = self._scalars(extras, "color")
         x = _float(images)
         # The gray image expanded to every channel once: broadcasting [k, H, W, 1]
         # against [k, H, W, 3] inside the blend (twice) is slow on CPU.
         gray = tf.broadcast_to(luminance(x), tf.shape(x))
-        return blend(gray, x, tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
+        return blend(gray, x, factor, images.dtype)
 
-    def sharpness(self, images, op, params, extras):
-        factor = tf.where(self._local_index(op, "sharpness") >= 0, params, 1.0)
-        return _blend.sharpen(_float(images), tf.reshape(factor, [-1, 1, 1, 1]), images.dtype)
+    def sharpness(self, images, extras):
+        (weight,) = self._scalars(extras, "sharpness")
+        return _blend.sharpen_weighted(_float(images), weight, images.dtype)
 
-    def cutout(self, images, op, params, extras):
-        shape = tf.shape(images)
-        size = tf.where(self._local_index(op, "cutout") >= 0, params, 0.0)
-        hw = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
-        out = cutout(_float(images), size, extras["center"] * hw, fill_value=self.fill_value)
+    def cutout(self, images, extras):
+        size, x, y = self._scalars(extras, "cutout")
+        centers = tf.stack([tf.reshape(x, [-1]), tf.reshape(y, [-1])], axis=1)
+        out = cutout(_float(images), tf.reshape(size, [-1]), centers, fill_value=self.fill_value)
         return tf.cast(out, images.dtype)
 
     # -- a whole slot ---------------------------------------------------------------
 
-    def run_fused(self, images, op, params, extras):
-        for family in FAMILIES[1:]:
-            if family in self.present:
-                images = getattr(self, family)(images, op, params, extras)
+    def run_fused(self, images, extras):
+        """Every family present on every image (static shapes)."""
+        for family in self.present[1:] if self.present[0] == "identity" else self.present:
+            images = getattr(self, family)(images, extras)
         return images
 
-    def run_partitioned(self, images, op, params, extras):
-        # Each family's images are gathered by index rather than split with
-        # tf.dynamic_partition: Grappler's symbolic shape inference gives all outputs of
-        # one DynamicPartition the same unknown batch size and then mixed up tensors
-        # derived from different partitions (wrong results in graph mode, not eager).
-        family = tf.gather(self.family_of_op, op)
-        indices, outs = [], []
-        for f, name in enumerate(FAMILIES):
-            if name not in self.present:
-                continue
-            with tf.name_scope(name):  # per-family names, for profiles
-                index = tf.cast(tf.where(tf.equal(family, f))[:, 0], tf.int32)
-                part = tf.gather(images, index)
-                if name != "identity":
-                    needed = {
-                        k: tf.gather(v, index)
-                        for k, v in extras.items()
-                        if k in _EXTRAS.get(name, ())
-                    }
-                    part = getattr(self, name)(
-                        part, tf.gather(op, index), tf.gather(params, index), needed
-                    )
-            indices.append(index)
-            outs.append(part)
-        return tf.dynamic_stitch(indices, outs)
+    def run_partitioned(self, images, family, extras, order=None, last=True):
+        """Each family on its own images only.
 
+        The images are sorted by family (a stable sort), split into one contiguous
+        part per family, and the parts concatenated again in that order. The batch is
+        not put back in its input order after each slot: `order` says where it is.
+        A handful of nodes per slot, instead of a gather of images and of every
+        parameter per family and a stitch.
+
+        Args:
+            images: `[B, H, W, C]`, row i is input image `order[i]` (i when `order`
+                is None).
+            family: int32 `[B]`, each input image's family (position in
+                `self.present`), in input order.
+            extras: dict of `[B, ...]` tensors, in input order.
+            order: int32 `[B]` or None.
+            last: whether to return the images in input order (and None).
+
+        Returns:
+            (images `[B, H, W, C]`, order `[B]`): row i is input image `order[i]`,
+            transformed.
+        """
+        count = len(self.present)
+        current = family if order is None else tf.gather(family, order)
+        # A stable ascending sort of small integers: top_k of the negated values keeps
+        # equal values in index order.
+        perm = tf.math.top_k(-current, k=tf.size(current), sorted=True).indices
+        order = perm if order is None else tf.gather(order, perm)
+        sizes = tf.raw_ops.DenseBincount(
+            input=family, size=count, weights=tf.zeros([0], tf.int32), binary_output=False
+        )
+        parts = tf.split(tf.gather(images, perm), sizes, num=count)
+        pieces = {k: tf.split(tf.gather(v, order), sizes, num=count) for k, v in extras.items()}
+        outs = []
+        for f, name in enumerate(self.present):
+            with tf.name_scope(name):  # per-family names, for profiles
+                if name == "identity":
+                    outs.append(parts[f])
+                    continue
+                needed = {k: v[f] for k, v in pieces.items()}
+                outs.append(getattr(self, name)(parts[f], needed))
+        if last:
+            # Straight back to the input order: one copy, not a concat and a gather.
+            return tf.dynamic_stitch(tf.split(order, sizes, num=count), outs), None
+        return tf.concat(outs, axis=0), order
 
 def apply_plan(images, plan, specs, fill_value, interpolation, method):
     """Runs `plan` on images `[B, H, W, C]` with static C, uint8 or uint8-valued float32.
@@ -347,16 +442,15 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     params = runner.parameters(ops, plan.sign, plan.magnitude, shape[1], shape[2])
 
     extras = runner.prepare(ops, params, plan.center, shape[1], shape[2])
-
-    def run_slot(images, slot):
-        slot_extras = {k: v[:, slot] for k, v in extras.items()}
-        args = (images, ops[:, slot], params[:, slot], slot_extras)
-        if method == "fused":
-            return runner.run_fused(*args)
-        return runner.run_partitioned(*args)
-
     num_slots = plan.op.shape[1]
-    if method == "fused" and num_slots > 1:
+
+    if method == "fused":
+
+        def run_slot(images, slot):
+            return runner.run_fused(images, {k: v[:, slot] for k, v in extras.items()})
+
+        if num_slots == 1:
+            return run_slot(images, 0)
         # One loop body for all slots: XLA compiles the slot once instead of N times
         # (compile time and code size grow with N otherwise).
         def body(slot, images):
@@ -369,6 +463,15 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
             shape_invariants=(tf.TensorShape([]), images.shape),
         )
         return images
+
+    # Partition: between slots the batch stays in the order of the last slot's sort
+    # (`order[i]` is the input position of row i); the last slot puts it back.
+    families = tf.unstack(tf.gather(runner.family_of_op, ops), num=num_slots, axis=1)
+    by_slot = {k: tf.unstack(v, num=num_slots, axis=1) for k, v in extras.items()}
+    order = None
     for slot in range(num_slots):
-        images = run_slot(images, slot)
+        slot_extras = {k: v[slot] for k, v in by_slot.items()}
+        images, order = runner.run_partitioned(
+            images, families[slot], slot_extras, order, last=slot == num_slots - 1
+        )
     return images

@@ -802,6 +802,13 @@ def test_fixed_point_coordinates_at_the_size_limit_are_exact():
                 np.testing.assert_array_equal(np.sign(got[~near]), np.sign(expected[~near]))
 
 
+def _slot_extras(runner, op, params, shape):
+    """`runner.prepare`'s values for one slot of ops `op` with parameters `params`."""
+    n = len(params)
+    extras = runner.prepare(op[:, tf.newaxis], params[:, tf.newaxis], tf.zeros([n, 1, 2]), *shape[1:3])
+    return {k: v[:, 0] for k, v in extras.items()}
+
+
 @pytest.mark.parametrize(
     "name, params",
     [
@@ -821,7 +828,7 @@ def test_uint8_bit_operations_equal_the_value_kernels(make_random_images, name, 
     images = make_random_images(len(params), 8, 9, 3)
     op = tf.fill([len(params)], [s.name for s in specs].index(name))
     p = tf.constant(params, tf.float32)
-    got = runner.bits(tf.constant(images), op, p, None)
+    got = runner.bits(tf.constant(images), _slot_extras(runner, op, p, images.shape))
     kernel = OPS_BY_NAME[name].kernel
     args = (p,) if name != "invert" else ()
     expected = kernel(tf.constant(images, tf.float32), *args)
@@ -838,7 +845,8 @@ def test_uint8_brightness_family_equals_the_kernel(make_random_images):
     factors = [0.1, 0.5, 0.99, 1.0, 1.0 + 1e-7, 1.3333, 1.5, 1.9, 0.123456]
     images = make_random_images(len(factors), 8, 9, 3)
     p = tf.constant(factors, tf.float32)
-    got = runner.brightness(tf.constant(images), tf.zeros([len(factors)], tf.int32), p, None)
+    op = tf.zeros([len(factors)], tf.int32)
+    got = runner.brightness(tf.constant(images), _slot_extras(runner, op, p, images.shape))
     expected = OPS_BY_NAME["brightness"].kernel(tf.constant(images, tf.float32), p)
     _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
     assert (got.numpy() == 255).any() and (got.numpy() < images).any()
