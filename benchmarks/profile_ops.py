@@ -134,9 +134,9 @@ def node_cost(size: int, seconds: float, rounds: int, extra: int = 200) -> None:
     x = make_images("synthetic", max(1024, 2_000_000 // (size * size)), size)
     original = apply_module.SlotRunner.run_partitioned
 
-    def padded(self, images, family, extras, order=None, last=True):
-        out, order = original(self, images, family, extras, order, last)
-        v = tf.cast(family[:1], tf.float32)
+    def padded(self, images, op, extras, order=None, last=True):
+        out, order = original(self, images, op, extras, order, last)
+        v = tf.cast(op[:1], tf.float32)
         for _ in range(extra):  # 2 nodes each; their result is kept (an exact zero)
             v = v * 1.0001 + 0.5
         zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), out.dtype)

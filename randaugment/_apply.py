@@ -122,6 +122,10 @@ class SlotRunner:
         # The families present, in `FAMILIES` order; an op's family is its position here.
         self.present = [f for f in FAMILIES if f in self.families]
         self.family_of_op = tf.constant([self.present.index(f) for f in self.families], tf.int32)
+        # The partition's sort order: by family, then by op within the family.
+        ranked = sorted(range(len(specs)), key=lambda i: (self.present.index(self.families[i]), i))
+        self.sort_key_of = {i: r for r, i in enumerate(ranked)}
+        self.sort_key = tf.constant([self.sort_key_of[i] for i in range(len(specs))], tf.int32)
         self.columns: dict[str, int] = {}  # "family.name" -> column of "scalars"
         for family in self.present:
             for name in _COLUMNS.get(family, ()):
@@ -317,18 +321,35 @@ class SlotRunner:
         flips = tf.cast(images >= threshold, images.dtype) * flip
         return tf.bitwise.bitwise_xor(kept, flips)
 
-    def histogram(self, images, extras):
+    def histogram(self, images, extras, sizes=None):
+        """auto_contrast and equalize: per-channel tables from the histograms.
+
+        `sizes` (partition only): how many of the images drew each member op, the
+        images being sorted by member; then each table is built for its own images
+        only. Otherwise every table is built for every image and selected per image.
+        """
         index = _value.table_index(images)
         hist = _value.histograms(images, index)
-        bins = _value.bin_range(hist)
+        lo, hi = _value.bin_range(hist)
         builders = {
-            "auto_contrast": lambda: _value.auto_contrast_tables(hist, bins),
-            "equalize": lambda: _value.equalize_tables(hist, bins),
+            "auto_contrast": _value.auto_contrast_tables,
+            "equalize": _value.equalize_tables,
         }
-        tables = [builders[s.name]() for _, s in self._members("histogram")]
-        identity = tf.broadcast_to(tf.range(256, dtype=tf.float32), tf.shape(hist))
-        (kind,) = self._scalars(extras, "histogram", tf.int32)
-        tables = _select(tables, tf.reshape(kind, [-1]), identity)
+        members = [s.name for _, s in self._members("histogram")]
+        if sizes is not None and len(members) > 1:
+            count = len(members)
+            parts = zip(
+                tf.split(hist, sizes, num=count),
+                tf.split(lo, sizes, num=count),
+                tf.split(hi, sizes, num=count),
+            )
+            tables = [builders[m](h, (a, b)) for m, (h, a, b) in zip(members, parts)]
+            tables = tf.concat(tables, axis=0)
+        else:
+            tables = [builders[m](hist, (lo, hi)) for m in members]
+            identity = tf.broadcast_to(tf.range(256, dtype=tf.float32), tf.shape(hist))
+            (kind,) = self._scalars(extras, "histogram", tf.int32)
+            tables = _select(tables, tf.reshape(kind, [-1]), identity)
         return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
 
     def brightness(self, images, extras):
@@ -372,7 +393,7 @@ class SlotRunner:
             images = getattr(self, family)(images, extras)
         return images
 
-    def run_partitioned(self, images, family, extras, order=None, last=True):
+    def run_partitioned(self, images, op, extras, order=None, last=True):
         """Each family on its own images only.
 
         The images are sorted by family (a stable sort), split into one contiguous
@@ -384,8 +405,8 @@ class SlotRunner:
         Args:
             images: `[B, H, W, C]`, row i is input image `order[i]` (i when `order`
                 is None).
-            family: int32 `[B]`, each input image's family (position in
-                `self.present`), in input order.
+            op: int32 `[B]`, each input image's op (index into `self.specs`), in
+                input order.
             extras: dict of `[B, ...]` tensors, in input order.
             order: int32 `[B]` or None.
             last: whether to return the images in input order (and None).
@@ -395,14 +416,21 @@ class SlotRunner:
             transformed.
         """
         count = len(self.present)
-        current = family if order is None else tf.gather(family, order)
+        # Sorted by op, the ops of each family being consecutive (`sort_key`): each
+        # family's part is in turn sorted by member op.
+        key = tf.gather(self.sort_key, op)
+        current = key if order is None else tf.gather(key, order)
         # A stable ascending sort of small integers: top_k of the negated values keeps
         # equal values in index order.
         perm = tf.math.top_k(-current, k=tf.size(current), sorted=True).indices
         order = perm if order is None else tf.gather(order, perm)
-        sizes = tf.raw_ops.DenseBincount(
-            input=family, size=count, weights=tf.zeros([0], tf.int32), binary_output=False
-        )
+
+        def bincount(values, size):
+            return tf.raw_ops.DenseBincount(
+                input=values, size=size, weights=tf.zeros([0], tf.int32), binary_output=False
+            )
+
+        sizes = bincount(tf.gather(self.family_of_op, op), count)
         parts = tf.split(tf.gather(images, perm), sizes, num=count)
         pieces = {k: tf.split(tf.gather(v, order), sizes, num=count) for k, v in extras.items()}
         outs = []
@@ -412,7 +440,13 @@ class SlotRunner:
                     outs.append(parts[f])
                     continue
                 needed = {k: v[f] for k, v in pieces.items()}
-                outs.append(getattr(self, name)(parts[f], needed))
+                if name == "histogram" and len(self._members(name)) > 1:
+                    # How many images drew each member (their keys are consecutive).
+                    first = min(self.sort_key_of[i] for i, _ in self._members(name))
+                    members = bincount(key, len(self.specs))[first : first + len(self._members(name))]
+                    outs.append(self.histogram(parts[f], needed, sizes=members))
+                else:
+                    outs.append(getattr(self, name)(parts[f], needed))
         if last:
             # Straight back to the input order: one copy, not a concat and a gather.
             return tf.dynamic_stitch(tf.split(order, sizes, num=count), outs), None
@@ -466,12 +500,12 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
 
     # Partition: between slots the batch stays in the order of the last slot's sort
     # (`order[i]` is the input position of row i); the last slot puts it back.
-    families = tf.unstack(tf.gather(runner.family_of_op, ops), num=num_slots, axis=1)
+    slot_ops = tf.unstack(ops, num=num_slots, axis=1)
     by_slot = {k: tf.unstack(v, num=num_slots, axis=1) for k, v in extras.items()}
     order = None
     for slot in range(num_slots):
         slot_extras = {k: v[slot] for k, v in by_slot.items()}
         images, order = runner.run_partitioned(
-            images, families[slot], slot_extras, order, last=slot == num_slots - 1
+            images, slot_ops[slot], slot_extras, order, last=slot == num_slots - 1
         )
     return images

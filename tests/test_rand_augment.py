@@ -128,6 +128,33 @@ def test_fast_path_equals_per_op_reference(photos, method, interp):
     assert len(applied) >= len(ALL_OPS) - 3, f"only {sorted(applied)} were applied"
 
 
+@pytest.mark.parametrize(
+    "ops",
+    [
+        ["auto_contrast", "equalize", "identity"],
+        ["equalize", "rotate", "auto_contrast", "posterize", "solarize", "color"],
+    ],
+    ids=["histogram-family", "mixed"],
+)
+def test_partition_equals_reference_when_a_family_holds_several_ops(photos, ops):
+    """The partition sorts each slot's images by family and, within the histogram
+    family, by op, building each table for its own images only; the parts must map
+    back to the right images, in graph mode and in tf.data too (Grappler sees the
+    graph there)."""
+    case = dict(num_ops=3, magnitude=0.7, magnitude_stddev=0.3, rate=0.9)
+    x = np.concatenate([photos, photos[::-1]])  # 32 images: every op in most slots
+    expected, used = reference(x, _seed(5, 6), ops=ops, interp="nearest", fill=128.0, **case)
+    assert {"auto_contrast", "equalize"} <= used
+
+    def f(images):
+        return rand_augment(images, ops=ops, seed=_seed(5, 6), method="partition", **case)
+
+    _equal(f(tf.constant(x)).numpy(), expected)
+    _equal(tf.function(f)(tf.constant(x)).numpy(), expected)
+    for batch in tf.data.Dataset.from_tensors(x).map(f):
+        _equal(batch.numpy(), expected)
+
+
 def test_fast_path_equals_reference_for_float_input_on_the_level_grid(photos):
     """Float input holding the 256 levels of (0, 1): the result is the reference's
     levels mapped back to (0, 1)."""
