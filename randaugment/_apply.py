@@ -21,9 +21,10 @@ that blend compute in float32 and cast back.
 Two ways to run a slot share these family functions, so they give bit-identical
 results for the same plan:
 
-- "partition": gather each family's images by index, run the family on them only,
-  put them back with `tf.dynamic_stitch`. About one op per image per slot; dynamic
-  shapes, so not for XLA. The fastest on CPU in `tf.data`.
+- "partition": sort the batch by op (families contiguous), split it into one part
+  per family, run each family on its part only, concatenate; the last slot stitches
+  the batch back into input order. About one op per image per slot; dynamic shapes,
+  so not for XLA. The fastest on CPU in `tf.data`.
 - "fused": run every family present on the whole batch. Static shapes: compiles with
   XLA and suits GPUs, at the cost of every family per slot.
 """
