@@ -127,6 +127,7 @@ class SlotRunner:
         ranked = sorted(range(len(specs)), key=lambda i: (self.present.index(self.families[i]), i))
         self.sort_key_of = {i: r for r, i in enumerate(ranked)}
         self.sort_key = tf.constant([self.sort_key_of[i] for i in range(len(specs))], tf.int32)
+        self.shared: dict[str, tf.Tensor] = {}  # see `prepare_shared`
         self.columns: dict[str, int] = {}  # "family.name" -> column of "scalars"
         for family in self.present:
             for name in _COLUMNS.get(family, ()):
@@ -287,6 +288,17 @@ class SlotRunner:
             )
         return extras
 
+    def prepare_shared(self, images):
+        """What the families need that does not depend on the image: computed once per
+        call, when a family present needs it."""
+        shape = tf.shape(images)
+        if "sharpness" in self.present:
+            # The same [1, H, W, C] for any part of the batch.
+            self.shared["interior"] = _blend.interior_mask(images[:1])
+        if "histogram" in self.present:
+            channels = images.shape[-1]
+            self.shared["channel_offsets"] = _value.channel_offsets(shape[1], shape[2], channels)
+
     def _lut_tables(self, op, params):
         """Each image's 256-entry value map (the identity for other families), `[B, 256]`."""
         p = params[:, tf.newaxis]  # broadcasts against [B, 256]
@@ -329,7 +341,7 @@ class SlotRunner:
         images being sorted by member; then each table is built for its own images
         only. Otherwise every table is built for every image and selected per image.
         """
-        index = _value.table_index(images)
+        index = _value.table_index(images, self.shared.get("channel_offsets"))
         hist = _value.histograms(images, index)
         lo, hi = _value.bin_range(hist)
         builders = {
@@ -378,7 +390,8 @@ class SlotRunner:
 
     def sharpness(self, images, extras):
         (weight,) = self._scalars(extras, "sharpness")
-        return _blend.sharpen_weighted(_float(images), weight, images.dtype)
+        mask = self.shared.get("interior")
+        return _blend.sharpen_weighted(_float(images), weight, images.dtype, mask)
 
     def cutout(self, images, extras):
         size, x, y = self._scalars(extras, "cutout")
@@ -477,6 +490,7 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     params = runner.parameters(ops, plan.sign, plan.magnitude, shape[1], shape[2])
 
     extras = runner.prepare(ops, params, plan.center, shape[1], shape[2])
+    runner.prepare_shared(images)
     num_slots = plan.op.shape[1]
 
     if method == "fused":

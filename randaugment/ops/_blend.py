@@ -121,9 +121,17 @@ def sharpen(images: tf.Tensor, factor: tf.Tensor, dtype: tf.DType = tf.float32) 
     return sharpen_weighted(images, 1.0 - quantize_factor(factor), dtype)
 
 
-def sharpen_weighted(images: tf.Tensor, weight: tf.Tensor, dtype: tf.DType = tf.float32):
-    """`sharpen` given `weight = 1 - quantize_factor(factor)`, `[B, 1, 1, 1]`."""
-    mask = tf.broadcast_to(_interior_mask(images), tf.concat([[1], tf.shape(images)[1:]], 0))
+def interior_mask(images: tf.Tensor) -> tf.Tensor:
+    """`_interior_mask` expanded to every channel, float32 `[1, H, W, C]`."""
+    return tf.broadcast_to(_interior_mask(images), tf.concat([[1], tf.shape(images)[1:]], 0))
+
+
+def sharpen_weighted(
+    images: tf.Tensor, weight: tf.Tensor, dtype: tf.DType = tf.float32, mask=None
+) -> tf.Tensor:
+    """`sharpen` given `weight = 1 - quantize_factor(factor)`, `[B, 1, 1, 1]`, and
+    `mask = interior_mask(images)` when already computed."""
+    mask = interior_mask(images) if mask is None else mask
     return clip_levels(images + (weight * mask) * (_smoothed_interior(images) - images), dtype)
 
 

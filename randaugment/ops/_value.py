@@ -116,19 +116,27 @@ def brightness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
 # gather. The histogram is a segment sum (DESIGN.md section 5: no HistogramFixedWidth).
 
 
-def table_index(images: tf.Tensor) -> tf.Tensor:
+def channel_offsets(height, width, channels) -> tf.Tensor:
+    """`c * 256` at every value of channel c of one flattened image: int32 `[1, H W C]`."""
+    return tf.tile(tf.range(channels) * _BINS, tf.reshape(height * width, [1]))[tf.newaxis, :]
+
+
+def table_index(images: tf.Tensor, channel: tf.Tensor | None = None) -> tf.Tensor:
     """Each value's entry in the flattened `[B, C, 256]` tables: `(b C + c) 256 + x`.
 
     int32 `[B, H, W, C]`; shared by `histograms` and `apply_tables` so that a family
-    that needs both computes it once.
+    that needs both computes it once. `channel` is `channel_offsets(H, W, C)`, when
+    already computed.
     """
     shape = tf.shape(images)
-    batch, channels = shape[0], shape[3]
+    batch = shape[0]
+    channels = images.shape[-1] if images.shape[-1] is not None else shape[3]
     # Two adds whose broadcasts run along whole rows: the channel offsets of one image
     # [1, H W C] (period C) and the image offsets [B, 1]. (Adding [B, 1, 1, C] offsets
     # in one go broadcasts along an inner dimension of C, which Eigen does several
     # times slower than the cast and both adds together.)
-    channel = tf.tile(tf.range(channels) * _BINS, shape[1:2] * shape[2:3])[tf.newaxis, :]
+    if channel is None:
+        channel = channel_offsets(shape[1], shape[2], channels)
     image = (tf.range(batch) * (channels * _BINS))[:, tf.newaxis]
     index = tf.reshape(tf.cast(images, tf.int32), tf.stack([batch, -1])) + channel + image
     return tf.reshape(index, shape)  # the values are already integers
@@ -233,27 +241,32 @@ def auto_contrast(images: tf.Tensor) -> tf.Tensor:
     return apply_tables(images, auto_contrast_tables(histograms(images)))
 
 
+def _strictly_upper(n: int) -> tf.Tensor:
+    """float64 `[n, n]`, 1 above the diagonal: `x @ it` sums the entries before each."""
+    return tf.constant([[float(j > i) for j in range(n)] for i in range(n)], tf.float64)
+
+
 def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
     """Count of values below each bin, float64 `[..., 256]`, exact.
 
     Under XLA, a matmul with a strictly upper triangular matrix of ones (XLA's cumsum
     over 256 bins was slow on CPU), in float64: exact for any count, and immune to
     TF32, in which GPUs since Ampere run float32 matmuls by default (10-bit mantissas:
-    counts above 2048 would be rounded). Otherwise an int32 prefix sum in shifted adds
+    counts above 2048 would be rounded). Otherwise the same in blocks of 16 bins
     (cheaper).
     """
-    if not in_xla_context():
-        # Hillis-Steele: eight shifted adds, exact in int32. TF's Cumsum kernel costs
-        # about as much for a few hundred short rows as for a long one (it is the
-        # dearest node of a small batch's histogram family).
-        total = hist
-        paddings = [[0, 0]] * (hist.shape.rank - 1)
-        for shift in (1, 2, 4, 8, 16, 32, 64, 128):
-            total = total + tf.pad(total[..., :-shift], paddings + [[shift, 0]])
-        return tf.cast(total - hist, tf.float64)
-    upper = tf.linalg.band_part(tf.ones([_BINS, _BINS], tf.float64), 0, -1)
-    strictly_upper = upper - tf.eye(_BINS, dtype=tf.float64)
     flat = tf.reshape(tf.cast(hist, tf.float64), [-1, _BINS])
+    if not in_xla_context():
+        # In blocks of 16 bins: the counts below each bin within its block, plus the
+        # counts of the blocks before it (two small products, 8 nodes). TF's Cumsum
+        # kernel costs about as much for a few hundred short rows as for a long one;
+        # at small image sizes it was the dearest node of the histogram family.
+        strictly_upper = _strictly_upper(16)
+        blocks = tf.reshape(flat, [-1, 16, 16])
+        within = tf.matmul(blocks, strictly_upper)
+        before = tf.matmul(tf.reduce_sum(blocks, axis=-1), strictly_upper)
+        return tf.reshape(within + before[..., tf.newaxis], tf.shape(hist))
+    strictly_upper = _strictly_upper(_BINS)
     return tf.reshape(tf.matmul(flat, strictly_upper), tf.shape(hist))
 
 
