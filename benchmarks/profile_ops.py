@@ -134,13 +134,17 @@ def node_cost(size: int, seconds: float, rounds: int, extra: int = 200) -> None:
     x = make_images("synthetic", max(1024, 2_000_000 // (size * size)), size)
     original = apply_module.SlotRunner.run_partitioned
 
-    def padded(self, images, op, extras, order=None, last=True):
-        out, order = original(self, images, op, extras, order, last)
+    def padded(self, batch, op, extras, order=None, last=True):
+        result = original(self, batch, op, extras, order, last)
         v = tf.cast(op[:1], tf.float32)
         for _ in range(extra):  # 2 nodes each; their result is kept (an exact zero)
             v = v * 1.0001 + 0.5
-        zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), out.dtype)
-        return out + tf.reshape(zero, [1, 1, 1, 1]), order
+        if last:
+            zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), result.dtype)
+            return result + tf.reshape(zero, [1, 1, 1, 1])
+        (parts, sizes), order = result
+        zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), parts[0].dtype)
+        return ([parts[0] + tf.reshape(zero, [1, 1, 1, 1])] + parts[1:], sizes), order
 
     costs = collections.defaultdict(list)
     try:

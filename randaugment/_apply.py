@@ -407,37 +407,45 @@ class SlotRunner:
             images = getattr(self, family)(images, extras)
         return images
 
-    def run_partitioned(self, images, op, extras, order=None, last=True):
+    def run_partitioned(self, batch, op, extras, order=None, last=True):
         """Each family on its own images only.
 
-        The images are sorted by family (a stable sort), split into one contiguous
-        part per family, and the parts concatenated again in that order. The batch is
-        not put back in its input order after each slot: `order` says where it is.
-        A handful of nodes per slot, instead of a gather of images and of every
-        parameter per family and a stitch.
+        The images are sorted by op (a stable sort; the ops of a family are
+        consecutive, see `sort_key`), split into one contiguous part per family, and
+        each family runs on its part. The parts are not concatenated: the next slot
+        stitches them straight into its own sorted order (one copy instead of a
+        concatenation and a gather), and the last slot into the input order.
+        `order` says where each row is between slots.
 
         Args:
-            images: `[B, H, W, C]`, row i is input image `order[i]` (i when `order`
-                is None).
+            batch: the images, `[B, H, W, C]` in input order (first slot), or the
+                previous slot's `(parts, sizes)`, rows in the order `order`.
             op: int32 `[B]`, each input image's op (index into `self.specs`), in
                 input order.
             extras: dict of `[B, ...]` tensors, in input order.
-            order: int32 `[B]` or None.
-            last: whether to return the images in input order (and None).
+            order: int32 `[B]`: row i of the previous slot's output is input image
+                `order[i]` (None in the first slot).
+            last: whether to return the images in input order.
 
         Returns:
-            (images `[B, H, W, C]`, order `[B]`): row i is input image `order[i]`,
-            transformed.
+            The images `[B, H, W, C]` in input order if `last`, else `((parts,
+            sizes), order)` for the next slot.
         """
         count = len(self.present)
-        # Sorted by op, the ops of each family being consecutive (`sort_key`): each
-        # family's part is in turn sorted by member op.
         key = tf.gather(self.sort_key, op)
         current = key if order is None else tf.gather(key, order)
         # A stable ascending sort of small integers: top_k of the negated values keeps
         # equal values in index order.
         perm = tf.math.top_k(-current, k=tf.size(current), sorted=True).indices
-        order = perm if order is None else tf.gather(order, perm)
+        if order is None:
+            images = tf.gather(batch, perm)
+            order = perm
+        else:
+            # Row j of the previous output goes to row inverse[j] of this slot's.
+            parts, sizes = batch
+            inverse = tf.math.invert_permutation(perm)
+            images = tf.dynamic_stitch(tf.split(inverse, sizes, num=len(parts)), parts)
+            order = tf.gather(order, perm)
 
         def bincount(values, size):
             return tf.raw_ops.DenseBincount(
@@ -445,7 +453,7 @@ class SlotRunner:
             )
 
         sizes = bincount(tf.gather(self.family_of_op, op), count)
-        parts = tf.split(tf.gather(images, perm), sizes, num=count)
+        parts = tf.split(images, sizes, num=count)
         pieces = {k: tf.split(tf.gather(v, order), sizes, num=count) for k, v in extras.items()}
         outs = []
         for f, name in enumerate(self.present):
@@ -462,9 +470,9 @@ class SlotRunner:
                 else:
                     outs.append(getattr(self, name)(parts[f], needed))
         if last:
-            # Straight back to the input order: one copy, not a concat and a gather.
-            return tf.dynamic_stitch(tf.split(order, sizes, num=count), outs), None
-        return tf.concat(outs, axis=0), order
+            return tf.dynamic_stitch(tf.split(order, sizes, num=count), outs)
+        return (outs, sizes), order
+
 
 def apply_plan(images, plan, specs, fill_value, interpolation, method):
     """Runs `plan` on images `[B, H, W, C]` with static C, uint8 or uint8-valued float32.
@@ -513,14 +521,13 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
         )
         return images
 
-    # Partition: between slots the batch stays in the order of the last slot's sort
-    # (`order[i]` is the input position of row i); the last slot puts it back.
+    # Partition: between slots the batch stays in parts, in the order of the slot's
+    # sort (`order[i]` is the input position of row i); the last slot puts it back.
     slot_ops = tf.unstack(ops, num=num_slots, axis=1)
     by_slot = {k: tf.unstack(v, num=num_slots, axis=1) for k, v in extras.items()}
-    order = None
-    for slot in range(num_slots):
+    batch, order = images, None
+    for slot in range(num_slots - 1):
         slot_extras = {k: v[slot] for k, v in by_slot.items()}
-        images, order = runner.run_partitioned(
-            images, slot_ops[slot], slot_extras, order, last=slot == num_slots - 1
-        )
-    return images
+        batch, order = runner.run_partitioned(batch, slot_ops[slot], slot_extras, order, False)
+    last = {k: v[-1] for k, v in by_slot.items()}
+    return runner.run_partitioned(batch, slot_ops[-1], last, order, True)
