@@ -356,14 +356,17 @@ class SlotRunner:
                 tf.split(lo, sizes, num=count),
                 tf.split(hi, sizes, num=count),
             )
-            tables = [builders[m](h, (a, b)) for m, (h, a, b) in zip(members, parts)]
+            # Straight to the images' dtype (the entries are integers in [0, 255]).
+            tables = [
+                builders[m](h, (a, b), images.dtype) for m, (h, a, b) in zip(members, parts)
+            ]
             tables = tf.concat(tables, axis=0)
         else:
-            tables = [builders[m](hist, (lo, hi)) for m in members]
-            identity = tf.broadcast_to(tf.range(256, dtype=tf.float32), tf.shape(hist))
+            tables = [builders[m](hist, (lo, hi), images.dtype) for m in members]
+            identity = tf.broadcast_to(tf.cast(tf.range(256), images.dtype), tf.shape(hist))
             (kind,) = self._scalars(extras, "histogram", tf.int32)
             tables = _select(tables, tf.reshape(kind, [-1]), identity)
-        return _value.apply_tables(images, tf.cast(tables, images.dtype), index)
+        return _value.apply_tables(images, tables, index)
 
     def brightness(self, images, extras):
         """brightness on uint8 images: PIL's blend with black, `floor(f x)` clipped."""

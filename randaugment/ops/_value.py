@@ -201,8 +201,9 @@ def bin_range(hist: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return lo, hi
 
 
-def auto_contrast_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
-    """PIL's `ImageOps.autocontrast` tables (cutoff 0) for int32 histograms `[..., 256]`.
+def auto_contrast_tables(hist: tf.Tensor, bins=None, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """PIL's `ImageOps.autocontrast` tables (cutoff 0) for int32 histograms `[..., 256]`,
+    as `dtype`.
 
     `bins` is `bin_range(hist)`, when already computed.
 
@@ -225,7 +226,7 @@ def auto_contrast_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
     product = tf.maximum(ix * scale, -1.0)
     offset = tf.maximum(offset, -1.0e6)
     value = tf.clip_by_value(tf.floor(product + offset), 0.0, 255.0)
-    return tf.cast(tf.where(stretch, value, ix), tf.float32)
+    return tf.cast(tf.where(stretch, value, ix), dtype)
 
 
 def auto_contrast(images: tf.Tensor) -> tf.Tensor:
@@ -270,8 +271,8 @@ def _exclusive_cumsum(hist: tf.Tensor) -> tf.Tensor:
     return tf.reshape(tf.matmul(flat, strictly_upper), tf.shape(hist))
 
 
-def equalize_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
-    """PIL's `ImageOps.equalize` tables for int32 histograms `[..., 256]`.
+def equalize_tables(hist: tf.Tensor, bins=None, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """PIL's `ImageOps.equalize` tables for int32 histograms `[..., 256]`, as `dtype`.
 
     `bins` is `bin_range(hist)`, when already computed.
 
@@ -281,21 +282,21 @@ def equalize_tables(hist: tf.Tensor, bins=None) -> tf.Tensor:
     All integer arithmetic, done in float64 where exact. (Pillow divided by 256
     in older releases; this follows the current one.)
     """
-    hist64 = tf.cast(hist, tf.float64)
-    _, hi = bin_range(hist) if bins is None else bins
-    last = tf.reduce_sum(
-        tf.where(tf.range(_BINS, dtype=tf.float32) == hi[..., tf.newaxis], hist64, 0.0), axis=-1
-    )
-    total = tf.reduce_sum(hist64, axis=-1)
-    nonempty = tf.reduce_sum(tf.cast(hist > 0, tf.float64), axis=-1)
-    step = tf.floor((total - last) / 255.0)
-    valid = (nonempty > 1.0) & (step > 0.0)
-    safe_step = tf.where(valid, step, 1.0)[..., tf.newaxis]
+    lo, hi = bin_range(hist) if bins is None else bins
     below = _exclusive_cumsum(hist)
+    # total - count of the last non-empty bin = the count below that bin. Per
+    # histogram values only: no pass over the 256 bins beyond the prefix sum.
+    below_last = tf.gather(
+        below, tf.cast(hi, tf.int32)[..., tf.newaxis], batch_dims=hist.shape.rank - 1
+    )[..., 0]
+    step = tf.floor(below_last / 255.0)
+    # More than one non-empty bin: the lowest is below the highest.
+    valid = (lo < hi) & (step > 0.0)
+    safe_step = tf.where(valid, step, 1.0)[..., tf.newaxis]
     value = tf.floor((tf.floor(safe_step / 2.0) + below) / safe_step)
     value = tf.minimum(value, 255.0)
     ix = tf.range(_BINS, dtype=tf.float64)
-    return tf.cast(tf.where(valid[..., tf.newaxis], value, ix), tf.float32)
+    return tf.cast(tf.where(valid[..., tf.newaxis], value, ix), dtype)
 
 
 def equalize(images: tf.Tensor) -> tf.Tensor:
