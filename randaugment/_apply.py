@@ -113,6 +113,7 @@ class SlotRunner:
         fill_value: float,
         interpolation: str,
         dtype: tf.DType = tf.float32,
+        method: str = "fused",
     ):
         self.specs = specs
         self.fill_value = float(fill_value)
@@ -128,6 +129,12 @@ class SlotRunner:
         self.sort_key_of = {i: r for r, i in enumerate(ranked)}
         self.sort_key = tf.constant([self.sort_key_of[i] for i in range(len(specs))], tf.int32)
         self.shared: dict[str, tf.Tensor] = {}  # see `prepare_shared`
+        # sharpness' 3x3 box sum from shifted slices rather than an average pool when
+        # its family gets a few images per slot (the partition method, sharpness a
+        # quarter of the ops or less): on CPU the pool costs tens of microseconds per
+        # call however few its images. Same values either way.
+        share = sum(f == "sharpness" for f in self.families) / len(self.families)
+        self.box_sum = method == "partition" and share <= 0.25
         self.columns: dict[str, int] = {}  # "family.name" -> column of "scalars"
         for family in self.present:
             for name in _COLUMNS.get(family, ()):
@@ -394,7 +401,7 @@ class SlotRunner:
     def sharpness(self, images, extras):
         (weight,) = self._scalars(extras, "sharpness")
         mask = self.shared.get("interior")
-        return _blend.sharpen_weighted(_float(images), weight, images.dtype, mask)
+        return _blend.sharpen_weighted(_float(images), weight, images.dtype, mask, self.box_sum)
 
     def cutout(self, images, extras):
         size, x, y = self._scalars(extras, "cutout")
@@ -492,7 +499,7 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
         specs = tuple(specs) + (OPS_BY_NAME["identity"],)
         names.append("identity")
     skip = names.index("identity")
-    runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype)
+    runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype, method)
     shape = tf.shape(images)
 
     # Every slot's op and parameter at once ([B, N]): a few nodes instead of a few

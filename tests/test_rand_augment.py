@@ -27,6 +27,7 @@ import randaugment
 import randaugment.functional
 from randaugment import rand_augment
 from randaugment._plan import draw_plan
+from randaugment.ops._common import quantize_factor
 from randaugment.table import OPS_BY_NAME
 
 ALL_OPS = randaugment.available_ops()
@@ -859,6 +860,21 @@ def test_uint8_bit_operations_equal_the_value_kernels(make_random_images, name, 
     kernel = OPS_BY_NAME[name].kernel
     args = (p,) if name != "invert" else ()
     expected = kernel(tf.constant(images, tf.float32), *args)
+    _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 2), (3, 3), (4, 7), (24, 20)])
+def test_sharpness_box_sum_equals_the_kernel(make_random_images, shape):
+    """The partition path smooths with a box sum of shifted slices (family of a few
+    images); it must equal the (Pillow-checked) kernel, which uses an average pool,
+    including images too small to have an interior."""
+    from randaugment.ops import _blend
+
+    factors = [0.0, 0.1, 0.5, 0.99, 1.0, 1.3333, 1.9, 2.0, 0.123456]
+    images = tf.constant(make_random_images(len(factors), *shape, 3), tf.float32)
+    weight = tf.reshape(1.0 - quantize_factor(tf.constant(factors)), [-1, 1, 1, 1])
+    got = _blend.sharpen_weighted(images, weight, tf.uint8, box_sum=True)
+    expected = OPS_BY_NAME["sharpness"].kernel(images, tf.constant(factors))
     _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
 
 

@@ -96,6 +96,21 @@ def _smoothed_interior(images: tf.Tensor) -> tf.Tensor:
     return tf.floor(average * (9.0 / 13.0) + images * (4.0 / 13.0) + 0.5)
 
 
+def _smoothed_interior_summed(images: tf.Tensor) -> tf.Tensor:
+    """`_smoothed_interior` from a 3x3 box sum of shifted slices: `round(S / 13)` with
+    S = box sum + 4 x, an integer below 2**12, so float32 holds it exactly and the
+    rounding is that of the exact quotient (never half-way).
+
+    More passes over the pixels than the average pool, but no fixed cost per call:
+    on CPU the pool (a oneDNN primitive) costs tens of microseconds however few
+    the images, which is what a family of a few images per slot pays.
+    """
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]  # [B, H, W + 2, C]
+    box = rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]  # [B, H, W, C]
+    return tf.floor((box + 4.0 * images) / 13.0 + 0.5)
+
+
 def smooth(images: tf.Tensor) -> tf.Tensor:
     """PIL's `ImageFilter.SMOOTH` (3x3 kernel [[1,1,1],[1,5,1],[1,1,1]] / 13).
 
@@ -127,12 +142,19 @@ def interior_mask(images: tf.Tensor) -> tf.Tensor:
 
 
 def sharpen_weighted(
-    images: tf.Tensor, weight: tf.Tensor, dtype: tf.DType = tf.float32, mask=None
+    images: tf.Tensor,
+    weight: tf.Tensor,
+    dtype: tf.DType = tf.float32,
+    mask=None,
+    box_sum: bool = False,
 ) -> tf.Tensor:
     """`sharpen` given `weight = 1 - quantize_factor(factor)`, `[B, 1, 1, 1]`, and
-    `mask = interior_mask(images)` when already computed."""
+    `mask = interior_mask(images)` when already computed. `box_sum`: smooth with
+    shifted slices instead of an average pool (same values; cheaper for a few
+    images on CPU, dearer for many)."""
     mask = interior_mask(images) if mask is None else mask
-    return clip_levels(images + (weight * mask) * (_smoothed_interior(images) - images), dtype)
+    smoothed = _smoothed_interior_summed(images) if box_sum else _smoothed_interior(images)
+    return clip_levels(images + (weight * mask) * (smoothed - images), dtype)
 
 
 def sharpness(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
