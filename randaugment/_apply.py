@@ -66,6 +66,7 @@ UINT8_FAMILIES = {
 # The per-image scalars each family reads from `SlotRunner.prepare`'s "scalars"
 # tensor, in this order; every value is the family's identity for an image that
 # drew an op of another family (the fused plan runs each family on every image).
+# Blend factors are already on the 2**-14 grid (`quantize_factor`).
 _COLUMNS = {
     "bits": ("keep", "threshold", "flip"),
     "brightness": ("factor",),
@@ -261,8 +262,8 @@ class SlotRunner:
             "bits": lambda: self._bits_values(flat_op, flat_params),
             "brightness": lambda: [quantize_factor(self._factor(flat_op, flat_params, "brightness"))],
             "histogram": lambda: [tf.cast(self._local_index(flat_op, "histogram"), tf.float32)],
-            "contrast": lambda: [self._factor(flat_op, flat_params, "contrast")],
-            "color": lambda: [self._factor(flat_op, flat_params, "color")],
+            "contrast": lambda: [quantize_factor(self._factor(flat_op, flat_params, "contrast"))],
+            "color": lambda: [quantize_factor(self._factor(flat_op, flat_params, "color"))],
             "sharpness": lambda: [
                 1.0 - quantize_factor(self._factor(flat_op, flat_params, "sharpness"))
             ],
@@ -387,8 +388,8 @@ class SlotRunner:
         # arithmetic, which is exact (see `quantize_factor`).
         x = _float(images)
         means = tf.reshape(_blend.contrast_means(x), [-1, 1, 1, 1])
-        (factor,) = self._scalars(extras, "contrast")
-        return _blend.contrast_values(x, means, factor, images.dtype)
+        (factor,) = self._scalars(extras, "contrast")  # already on the 2**-14 grid
+        return _blend.contrast_values(x, means, factor, images.dtype, quantized=True)
 
     def color(self, images, extras):
         (factor,) = self._scalars(extras, "color")
@@ -396,7 +397,7 @@ class SlotRunner:
         # The gray image expanded to every channel once: broadcasting [k, H, W, 1]
         # against [k, H, W, 3] inside the blend (twice) is slow on CPU.
         gray = tf.broadcast_to(luminance(x), tf.shape(x))
-        return blend(gray, x, factor, images.dtype)
+        return blend(gray, x, factor, images.dtype, quantized=True)  # factor on the grid
 
     def sharpness(self, images, extras):
         (weight,) = self._scalars(extras, "sharpness")

@@ -42,15 +42,23 @@ def color(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
 
 def contrast_means(images: tf.Tensor) -> tf.Tensor:
     """PIL's `int(mean(L) + 0.5)` of each image's grayscale, float32 `[B]`."""
-    gray = tf.cast(luminance(images), tf.int32)
-    total = tf.cast(tf.reduce_sum(tf.cast(gray, tf.float64), axis=[1, 2, 3]), tf.float64)
-    count = tf.cast(tf.reduce_prod(tf.shape(gray)[1:3]), tf.float64)
-    return tf.cast(tf.floor(total / tf.maximum(count, 1.0) + 0.5), tf.float32)
+    gray = luminance(images)  # integers in [0, 255]
+    height, width = images.shape[1], images.shape[2]
+    if height is not None and width is not None and height * width * 255 < 2**24:
+        # Every partial sum is an integer below 2**24: exact in float32, in any order.
+        total = tf.cast(tf.reduce_sum(gray, axis=[1, 2, 3]), tf.float64)
+        count = float(max(height * width, 1))
+    else:
+        total = tf.reduce_sum(tf.cast(gray, tf.float64), axis=[1, 2, 3])
+        count = tf.maximum(tf.cast(tf.reduce_prod(tf.shape(gray)[1:3]), tf.float64), 1.0)
+    return tf.cast(tf.floor(total / count + 0.5), tf.float32)
 
 
-def contrast_values(x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor, dtype=tf.float32):
+def contrast_values(
+    x: tf.Tensor, means: tf.Tensor, factor: tf.Tensor, dtype=tf.float32, quantized=False
+):
     """The contrast blend given the per-image grayscale means; all args broadcast."""
-    return blend(means, x, factor, dtype)
+    return blend(means, x, factor, dtype, quantized)
 
 
 def contrast(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:

@@ -87,7 +87,11 @@ def quantize_factor(factor: tf.Tensor) -> tf.Tensor:
 
 
 def blend(
-    degenerate: tf.Tensor, images: tf.Tensor, factor: tf.Tensor, dtype: tf.DType = tf.float32
+    degenerate: tf.Tensor,
+    images: tf.Tensor,
+    factor: tf.Tensor,
+    dtype: tf.DType = tf.float32,
+    quantized: bool = False,
 ) -> tf.Tensor:
     """PIL's `Image.blend(degenerate, image, factor)` on uint8-valued float32 images.
 
@@ -104,7 +108,8 @@ def blend(
     # The degenerate image broadcasts instead of being expanded with zeros_like, which
     # Grappler once mixed up between sibling partitions (docs/design.md).
     degenerate = tf.cast(degenerate, tf.float32)
-    return clip_levels(degenerate + quantize_factor(factor) * (images - degenerate), dtype)
+    factor = factor if quantized else quantize_factor(factor)  # `quantized`: already is
+    return clip_levels(degenerate + factor * (images - degenerate), dtype)
 
 
 def clip_levels(values: tf.Tensor, dtype: tf.DType = tf.float32) -> tf.Tensor:
