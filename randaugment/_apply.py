@@ -158,9 +158,7 @@ class SlotRunner:
         first = self.columns[f"{family}.{names[0]}"]
         scalars = extras["scalars"]
         # [k, K] -> [k, K, 1, 1, 1]: one slice and one unstack give every column.
-        block = tf.reshape(scalars, [-1, len(self.columns), 1, 1, 1])[
-            :, first : first + len(names)
-        ]
+        block = tf.reshape(scalars, [-1, len(self.columns), 1, 1, 1])[:, first : first + len(names)]
         if dtype != tf.float32:
             block = tf.cast(block, dtype)
         if len(names) == 1:
@@ -260,7 +258,9 @@ class SlotRunner:
         flat_op, flat_params = tf.reshape(op, [-1]), tf.reshape(params, [-1])
         values = {
             "bits": lambda: self._bits_values(flat_op, flat_params),
-            "brightness": lambda: [quantize_factor(self._factor(flat_op, flat_params, "brightness"))],
+            "brightness": lambda: [
+                quantize_factor(self._factor(flat_op, flat_params, "brightness"))
+            ],
             "histogram": lambda: [tf.cast(self._local_index(flat_op, "histogram"), tf.float32)],
             "contrast": lambda: [quantize_factor(self._factor(flat_op, flat_params, "contrast"))],
             "color": lambda: [quantize_factor(self._factor(flat_op, flat_params, "color"))],
@@ -363,10 +363,12 @@ class SlotRunner:
                 tf.split(hist, sizes, num=count),
                 tf.split(lo, sizes, num=count),
                 tf.split(hi, sizes, num=count),
+                strict=True,
             )
             # Straight to the images' dtype (the entries are integers in [0, 255]).
             tables = [
-                builders[m](h, (a, b), images.dtype) for m, (h, a, b) in zip(members, parts)
+                builders[m](h, (a, b), images.dtype)
+                for m, (h, a, b) in zip(members, parts, strict=True)
             ]
             tables = tf.concat(tables, axis=0)
         else:
@@ -476,7 +478,9 @@ class SlotRunner:
                 if name == "histogram" and len(self._members(name)) > 1:
                     # How many images drew each member (their keys are consecutive).
                     first = min(self.sort_key_of[i] for i, _ in self._members(name))
-                    members = bincount(key, len(self.specs))[first : first + len(self._members(name))]
+                    members = bincount(key, len(self.specs))[
+                        first : first + len(self._members(name))
+                    ]
                     outs.append(self.histogram(parts[f], needed, sizes=members))
                 else:
                     outs.append(getattr(self, name)(parts[f], needed))
@@ -519,6 +523,7 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
 
         if num_slots == 1:
             return run_slot(images, 0)
+
         # One loop body for all slots: XLA compiles the slot once instead of N times
         # (compile time and code size grow with N otherwise).
         def body(slot, images):

@@ -833,7 +833,9 @@ def test_fixed_point_coordinates_at_the_size_limit_are_exact():
 def _slot_extras(runner, op, params, shape):
     """`runner.prepare`'s values for one slot of ops `op` with parameters `params`."""
     n = len(params)
-    extras = runner.prepare(op[:, tf.newaxis], params[:, tf.newaxis], tf.zeros([n, 1, 2]), *shape[1:3])
+    extras = runner.prepare(
+        op[:, tf.newaxis], params[:, tf.newaxis], tf.zeros([n, 1, 2]), *shape[1:3]
+    )
     return {k: v[:, 0] for k, v in extras.items()}
 
 
