@@ -139,12 +139,15 @@ def node_cost(size: int, seconds: float, rounds: int, extra: int = 200) -> None:
         v = tf.cast(op[:1], tf.float32)
         for _ in range(extra):  # 2 nodes each; their result is kept (an exact zero)
             v = v * 1.0001 + 0.5
+        zero = tf.reshape(tf.minimum(tf.maximum(v, 0.0), 0.0), [1, 1, 1, 1])
+
+        def keep(images):  # adds the exact zero, so the chain is not pruned
+            return images + tf.cast(zero, images.dtype)
+
         if last:
-            zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), result.dtype)
-            return result + tf.reshape(zero, [1, 1, 1, 1])
+            return keep(result)
         (parts, sizes), order = result
-        zero = tf.cast(tf.minimum(tf.maximum(v, 0.0), 0.0), parts[0].dtype)
-        return ([parts[0] + tf.reshape(zero, [1, 1, 1, 1])] + parts[1:], sizes), order
+        return ([keep(parts[0])] + parts[1:], sizes), order
 
     costs = collections.defaultdict(list)
     try:

@@ -243,8 +243,9 @@ class SlotRunner:
         return [keep, threshold, flip]
 
     def _factor(self, op, params, family):
-        """The blend factor of the family's images, 1 (the identity) for the others."""
-        return tf.where(self._local_index(op, family) >= 0, params, 1.0)
+        """The blend factor of the family's images, 1 (the identity) for the others,
+        on the 2**-14 grid (`quantize_factor`), which the families then take as is."""
+        return quantize_factor(tf.where(self._local_index(op, family) >= 0, params, 1.0))
 
     def prepare(self, op, params, center, height, width):
         """What the families need besides the images, for every image and slot at
@@ -258,15 +259,11 @@ class SlotRunner:
         flat_op, flat_params = tf.reshape(op, [-1]), tf.reshape(params, [-1])
         values = {
             "bits": lambda: self._bits_values(flat_op, flat_params),
-            "brightness": lambda: [
-                quantize_factor(self._factor(flat_op, flat_params, "brightness"))
-            ],
+            "brightness": lambda: [self._factor(flat_op, flat_params, "brightness")],
             "histogram": lambda: [tf.cast(self._local_index(flat_op, "histogram"), tf.float32)],
-            "contrast": lambda: [quantize_factor(self._factor(flat_op, flat_params, "contrast"))],
-            "color": lambda: [quantize_factor(self._factor(flat_op, flat_params, "color"))],
-            "sharpness": lambda: [
-                1.0 - quantize_factor(self._factor(flat_op, flat_params, "sharpness"))
-            ],
+            "contrast": lambda: [self._factor(flat_op, flat_params, "contrast")],
+            "color": lambda: [self._factor(flat_op, flat_params, "color")],
+            "sharpness": lambda: [1.0 - self._factor(flat_op, flat_params, "sharpness")],
             "cutout": lambda: [
                 tf.where(self._local_index(flat_op, "cutout") >= 0, flat_params, 0.0),
                 tf.reshape(center[..., 0], [-1]) * tf.cast(width, tf.float32),
@@ -416,8 +413,9 @@ class SlotRunner:
 
     def run_fused(self, images, extras):
         """Every family present on every image (static shapes)."""
-        for family in self.present[1:] if self.present[0] == "identity" else self.present:
-            images = getattr(self, family)(images, extras)
+        for family in self.present:
+            if family != "identity":
+                images = getattr(self, family)(images, extras)
         return images
 
     def run_partitioned(self, batch, op, extras, order=None, last=True):
