@@ -56,7 +56,9 @@ def draw_plan(
         batch_size: scalar int32, B.
         num_ops: N, the number of slots.
         num_choices: K, the number of ops drawn from (uniformly, with replacement).
-        magnitude: the mean magnitude in [0, 1].
+        magnitude: the mean magnitude in [0, 1] (a float, or a float32 scalar tensor
+            as are `magnitude_stddev` and `rate`). With magnitude and stddev 0, no
+            slot applies its op.
         magnitude_stddev: standard deviation of the per-image, per-slot Gaussian-like
             noise (Irwin-Hall with 12 terms: exact in every backend), clipped to [0, 1].
         rate: probability that a slot applies its op.
@@ -79,4 +81,8 @@ def draw_plan(
     noise = tf.cast(noise_sum, tf.float32) / float(_RESOLUTION)
     mags = magnitude + _separate(magnitude_stddev * noise)
     mags = tf.clip_by_value(mags, 0.0, 1.0)
+    if not (isinstance(magnitude, float) and isinstance(magnitude_stddev, float)):
+        # A magnitude of 0 (with no noise) does nothing, ops without a parameter
+        # included, as a float 0 does (the call then returns at once).
+        apply = apply & ((magnitude > 0.0) | (magnitude_stddev > 0.0))
     return Plan(op=op, sign=sign, magnitude=mags, apply=apply, center=center)

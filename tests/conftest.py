@@ -204,6 +204,6 @@ def gpu_visible(monkeypatch):
     outside `tf.data` (TF has no GPU kernels for uint8 gathers), which is the graph
     the GPU-readiness checks must see. (On this CPU-only machine it would pick uint8.)
     """
-    import randaugment.functional
+    import randaugment._images
 
-    monkeypatch.setattr(randaugment.functional, "_gpu_visible", lambda: True)
+    monkeypatch.setattr(randaugment._images, "_gpu_visible", lambda: True)

@@ -64,6 +64,10 @@ RUNTIME_OPS: frozenset[str] = frozenset(
         "AssignAddVariableOp",
         "AssignSubVariableOp",
         "VarHandleOp",
+        # tf.debugging.Assert (run-time checks of tensor arguments): registered once
+        # for DEFAULT with its inputs in host memory, so it runs on any device, GPU
+        # included (its condition and data are scalars copied to the host).
+        "Assert",
     }
 )
 
