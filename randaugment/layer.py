@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+import numpy as np
 
-from randaugment.functional import nondeterministic_key, rand_augment, validate_arguments
+from randaugment import _keras
+from randaugment._arguments import is_tensor_like
+from randaugment.functional import rand_augment, validate_arguments
 from randaugment.table import DEFAULT_OPS, GEOMETRIC_OPS
 
 _UNSET = object()
+
+
+class _Knobs:
+    """Holds what may be a tensor or variable (`magnitude`, `magnitude_stddev`,
+    `rate`) out of Keras's and TF's tracking: a variable given there belongs to the
+    caller (its schedule), not to the layer's weights or checkpoints."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _plain_float(value) -> float:
+    """A float for `get_config`, also from a variable or an eager tensor."""
+    return float(np.asarray(value)) if is_tensor_like(value) else float(value)
 
 
 @keras.saving.register_keras_serializable(package="randaugment")
@@ -17,7 +33,14 @@ class RandAugment(keras.layers.Layer):
 
     A thin layer over `randaugment.rand_augment`: each image of a batch draws its own
     `num_ops` ops. It runs in a model (also compiled with `jit_compile=True`), in
-    `tf.data` (`ds.map(layer)`), and is the identity when `training=False`.
+    `tf.data` (`ds.map(layer)`, under every Keras backend), and is the identity when
+    `training=False`. Under JAX and PyTorch, map it in `tf.data`: `jax.jit` cannot run
+    its TensorFlow ops (a clear error says so), and eager calls on JAX or PyTorch
+    arrays go through NumPy (see "Keras backends" in `docs/usage.md`).
+
+    Float input comes back in the layer's compute dtype (float16 or bfloat16 under a
+    mixed policy), integer input (uint8 above all) in its own dtype. Ragged batches
+    of images of different sizes are augmented image by image.
 
     It also accepts keras-cv's argument names, so that
     `keras_cv.layers.RandAugment(value_range=(0, 255), augmentations_per_image=3,
@@ -29,9 +52,13 @@ class RandAugment(keras.layers.Layer):
         value_range: `(low, high)` of the input values. Default (0, 255).
         num_ops: N, ops per image. Default 2. keras-cv's name:
             `augmentations_per_image` (giving both is an error).
-        magnitude: in [0, 1], the fraction of each op's maximum. Default 0.5.
-        magnitude_stddev: per-image noise on the magnitude. Default 0.
-        rate: probability that each slot applies its op. Default 1.
+        magnitude: in [0, 1], the fraction of each op's maximum. Default 0.5. A
+            float, or a scalar `tf.Variable` to change it between batches without
+            retracing (a schedule); `get_config` stores its value then.
+        magnitude_stddev: per-image noise on the magnitude. Default 0. A float or a
+            scalar `tf.Variable`.
+        rate: probability that each slot applies its op. Default 1. A float or a
+            scalar `tf.Variable`.
         ops: op names to draw from; default the paper's 14.
         geometric: keras-cv's switch: False leaves out rotate, shear and translate.
             Default True. Only with the default `ops`.
@@ -40,9 +67,11 @@ class RandAugment(keras.layers.Layer):
         interpolation: "nearest" (default) or "bilinear".
         seed: int or None. Every call takes a new per-call seed from the layer's
             seed state (a counter keyed by `seed`, or by a random key when None), so
-            every batch gets new draws. The state is a non-trainable weight: a model
-            loaded from `.keras` continues where the saved one stopped, and a layer
-            rebuilt from its config with the same `seed` repeats the same sequence.
+            every batch gets new draws. The state (`seed_state`) is saved with the
+            model under every backend (a non-trainable weight under TensorFlow): a
+            model loaded from `.keras` continues where the saved one stopped, and a
+            layer rebuilt from its config with the same `seed` repeats the same
+            sequence.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Example:
@@ -103,7 +132,10 @@ class RandAugment(keras.layers.Layer):
             fill_value,
             interpolation,
         )
-        self.num_ops, self.magnitude, self.magnitude_stddev, self.rate = validated[:4]
+        self.num_ops = validated[0]
+        self._knobs = _Knobs(
+            magnitude=validated[1], magnitude_stddev=validated[2], rate=validated[3]
+        )
         self._drawn_ops = validated[4]
         self.ops = None if ops is None else list(validated[4])
         self.value_range = tuple(validated[5])
@@ -113,33 +145,39 @@ class RandAugment(keras.layers.Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
         self.seed = seed
-        # The per-call seed comes from a Philox counter state [counter, 0, key] that
-        # one op reads and advances under a lock (RngReadAndSkip), so calls running
-        # in parallel (a `tf.data` map with num_parallel_calls) never share a seed.
-        # keras.random.SeedGenerator reads and increments in separate ops, and raced
-        # there (10 of 48 batches repeated another's draws). The state is a Keras
-        # variable: it is saved in `.keras` files and can be read or assigned.
-        key = nondeterministic_key() if seed is None else seed
-        self.seed_state = self.add_weight(
-            name="seed_state",
-            shape=(3,),
-            dtype="int64",
-            initializer=keras.initializers.Constant([0, 0, key]),
-            trainable=False,
-        )
+        self._seed_state = _keras.SeedState(self, seed)
         self.supports_masking = False
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
 
+    @property
+    def magnitude(self):
+        """The magnitude given: a float, or the tensor or variable (read at every call)."""
+        return self._knobs.magnitude
+
+    @property
+    def magnitude_stddev(self):
+        return self._knobs.magnitude_stddev
+
+    @property
+    def rate(self):
+        return self._knobs.rate
+
+    @property
+    def seed_state(self):
+        """The per-call seed state `[counter, 0, key]` (int64): the layer's Keras weight
+        under the TensorFlow backend, a `tf.Variable` under JAX and PyTorch."""
+        state = self._seed_state
+        return state.variable if state.resource is None else state.resource
+
     def call(self, inputs, training=True):
         if not training:
             return inputs
-        state = tf.raw_ops.RngReadAndSkip(
-            resource=self.seed_state.handle, alg=tf.constant(1), delta=tf.constant(1, tf.uint64)
-        )
-        # (key, counter) as an int32 pair: stateless XLA ops want int32 seeds.
-        seed = tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32)
-        return rand_augment(
+        inputs, back = _keras.to_tensorflow(inputs, type(self).__name__)
+        return back(_keras.run_graph(self, self._augment, inputs))
+
+    def _augment(self, inputs):
+        outputs = rand_augment(
             inputs,
             num_ops=self.num_ops,
             magnitude=self.magnitude,
@@ -149,8 +187,20 @@ class RandAugment(keras.layers.Layer):
             value_range=self.value_range,
             fill_value=self.fill_value,
             interpolation=self.interpolation,
-            seed=seed,
+            seed=self._seed_state.next_seed(),
         )
+        return _keras.cast_floats(self, outputs)
+
+    def compute_output_spec(self, inputs, training=True):
+        return keras.KerasTensor(inputs.shape, dtype=_keras.output_dtype(self, inputs.dtype))
+
+    def save_own_variables(self, store):
+        if not self._seed_state.save(store):
+            super().save_own_variables(store)
+
+    def load_own_variables(self, store):
+        if not self._seed_state.load(store):
+            super().load_own_variables(store)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -161,9 +211,9 @@ class RandAugment(keras.layers.Layer):
             {
                 "value_range": list(self.value_range),
                 "num_ops": self.num_ops,
-                "magnitude": self.magnitude,
-                "magnitude_stddev": self.magnitude_stddev,
-                "rate": self.rate,
+                "magnitude": _plain_float(self.magnitude),
+                "magnitude_stddev": _plain_float(self.magnitude_stddev),
+                "rate": _plain_float(self.rate),
                 "ops": self.ops,
                 "geometric": self.geometric,
                 "fill_value": self.fill_value,
