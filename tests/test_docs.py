@@ -4,7 +4,9 @@
   today, and the gallery and sample pictures are what the kernels produce.
 - Every fenced ```python block in README.md and docs/*.md runs, in a fresh namespace,
   in file order. A block preceded by a `<!-- skip-test -->` line is skipped (kept for
-  the few that download data or run for minutes).
+  the few that download data or run for minutes); one preceded by
+  `<!-- run-with: KERAS_BACKEND=jax -->` runs in a subprocess with that variable set
+  (skipped where that backend is not installed).
 - The docstring examples of the public entry points pass under `doctest`.
 - README's install and test commands are the ones `.ci/run` runs, and relative links
   point at files that exist.
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 SKIP_MARKER = "<!-- skip-test -->"
+RUN_WITH = re.compile(r"^<!-- run-with: KERAS_BACKEND=(\w+) -->$")
 
 
 def _load_generator():
@@ -129,8 +132,9 @@ def _documents() -> list[Path]:
 _FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 
 
-def code_blocks(path: Path) -> list[tuple[int, str, bool]]:
-    """`(line, source, skipped)` of every ```python block of a Markdown file."""
+def code_blocks(path: Path) -> list[tuple[int, str, bool | str]]:
+    """`(line, source, skipped)` of every ```python block of a Markdown file;
+    `skipped` is True, False, or the Keras backend to run the block under."""
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks = []
     i = 0
@@ -152,7 +156,10 @@ def code_blocks(path: Path) -> list[tuple[int, str, bool]]:
         before = start - 1
         while before >= 0 and not lines[before].strip():
             before -= 1
-        skipped = before >= 0 and lines[before].strip() == SKIP_MARKER
+        marker = lines[before].strip() if before >= 0 else ""
+        skipped = marker == SKIP_MARKER
+        if RUN_WITH.match(marker):
+            skipped = RUN_WITH.match(marker).group(1)
         blocks.append((start + 1, "\n".join(body) + "\n", skipped))
     return blocks
 
@@ -170,7 +177,7 @@ def test_documents_exist_and_have_examples():
     for name in ("index.md", "usage.md", "design.md", "api.md", "ops.md"):
         assert (DOCS / name).is_file(), f"docs/{name} is missing"
     assert len(BLOCKS) >= 8, "README.md and docs/ should show runnable examples"
-    skipped = [p.id for p in BLOCKS if p.values[3]]
+    skipped = [p.id for p in BLOCKS if p.values[3] is True]
     assert len(skipped) <= max(3, len(BLOCKS) // 5), (
         f"too many examples skipped ({skipped}); skip only those that need downloads or long runs"
     )
@@ -186,9 +193,21 @@ def clean_keras():
 
 @pytest.mark.parametrize("path, line, source, skipped", BLOCKS)
 def test_code_block_runs(path, line, source, skipped, tmp_path, monkeypatch, clean_keras):
-    if skipped:
+    if skipped is True:
         pytest.skip(f"marked {SKIP_MARKER}")
     monkeypatch.chdir(tmp_path)  # blocks may write files
+    if isinstance(skipped, str):  # a Keras backend: a process of its own
+        if importlib.util.find_spec(skipped) is None:
+            pytest.skip(f"the {skipped} backend is not installed")
+        script = tmp_path / "block.py"
+        script.write_text(source, encoding="utf-8")
+        env = {**os.environ, "KERAS_BACKEND": skipped, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+        result = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        return
     namespace = {"__name__": "__docs__"}
     code = compile(source, f"{path.relative_to(ROOT)}:{line}", "exec")
     exec(code, namespace)
