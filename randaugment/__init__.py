@@ -6,9 +6,9 @@ kernels.
 """
 
 from randaugment import ops
+from randaugment._version import __version__ as __version__
 from randaugment.functional import rand_augment
 from randaugment.layer import RandAugment
 from randaugment.table import DEFAULT_OPS, OPS, OpSpec, available_ops
 
 __all__ = ["DEFAULT_OPS", "OPS", "OpSpec", "RandAugment", "available_ops", "ops", "rand_augment"]
-__version__ = "0.1.0.dev0"
