@@ -8,15 +8,17 @@ parameter per image, where an image that drew another op gets the family's ident
 - lut (solarize_add; on float32 images also posterize, solarize, brightness, invert):
   a per-pixel value map, one 256-entry table per image, applied with one gather;
 - bits (posterize, solarize, invert on uint8 images): `(x & a) ^ (f * (x >= t))`;
-- brightness (on uint8 images): `min(f x, 255)`, truncated by the cast back;
+- scale (brightness on uint8 images): `min(f x, 255)`, truncated by the cast back;
 - histogram (auto_contrast, equalize): a table per image and channel built from the
   image's histograms, applied with one gather;
 - contrast: one blend with each image's mean gray;
 - color, sharpness: one blend with a degenerate image (gray, smoothed) per image;
 - cutout: one masked fill.
 
-Images are uint8 or float32 (see `randaugment.functional._work_dtype`); the families
-that blend compute in float32 and cast back.
+Images are uint8 or float32 (see `randaugment._images.work_dtype`); the families
+that blend compute in float32 and cast back. What a family needs from each of its ops
+(an affine matrix, a value table, a bit triple, a histogram table) is a formula in the
+op's record (`randaugment.table.OpSpec`): this module knows families, never op names.
 
 Two ways to run a slot share these family functions, so they give bit-identical
 results for the same plan:
@@ -36,14 +38,14 @@ import tensorflow as tf
 from randaugment.ops import _blend, _geometric, _value
 from randaugment.ops._common import blend, luminance, quantize_factor
 from randaugment.ops._geometric import cutout
-from randaugment.table import OPS_BY_NAME, OpSpec
+from randaugment.table import IDENTITY, ROUNDINGS, OpSpec
 
 FAMILIES = (
     "identity",
     "geometric",
     "lut",
     "bits",
-    "brightness",
+    "scale",
     "histogram",
     "contrast",
     "color",
@@ -51,25 +53,13 @@ FAMILIES = (
     "cutout",
 )
 
-# The family of these ops on uint8 images (on float32 images they are tables, family
-# "lut"): posterize, solarize and invert as bit operations `(x & a) ^ (f * (x >= t))`
-# with one (a, t, f) per image, brightness as `min(f x, 255)` truncated by the cast
-# back (a floor, on these non-negative values). A few passes instead of widening
-# every value to an index and gathering it from a table.
-UINT8_FAMILIES = {
-    "posterize": "bits",
-    "solarize": "bits",
-    "invert": "bits",
-    "brightness": "brightness",
-}
-
 # The per-image scalars each family reads from `SlotRunner.prepare`'s "scalars"
 # tensor, in this order; every value is the family's identity for an image that
 # drew an op of another family (the fused plan runs each family on every image).
 # Blend factors are already on the 2**-14 grid (`quantize_factor`).
 _COLUMNS = {
     "bits": ("keep", "threshold", "flip"),
-    "brightness": ("factor",),
+    "scale": ("factor",),
     "histogram": ("kind",),
     "contrast": ("factor",),
     "color": ("factor",),
@@ -120,8 +110,7 @@ class SlotRunner:
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
         self.dtype = dtype
-        uint8 = dtype == tf.uint8
-        self.families = [UINT8_FAMILIES.get(s.name, s.family) if uint8 else s.family for s in specs]
+        self.families = [s.family_for(dtype) for s in specs]
         # The families present, in `FAMILIES` order; an op's family is its position here.
         self.present = [f for f in FAMILIES if f in self.families]
         self.family_of_op = tf.constant([self.present.index(f) for f in self.families], tf.int32)
@@ -192,55 +181,41 @@ class SlotRunner:
         )
         scaled = tf.maximum(value * side, -3.0e38)
         value = tf.where(tf.equal(relative, 0), value, scaled)
-        return tf.where(rounded, tf.round(value), value)
+        rounded_value = tf.round(value)
+        for mode in sorted({s.rounding for s in specs if s.rounded} - {"nearest"}):
+            uses = column([s.rounded and s.rounding == mode for s in specs], tf.bool)
+            rounded_value = tf.where(uses, ROUNDINGS[mode](value), rounded_value)
+        return tf.where(rounded, rounded_value, value)
 
     # -- what the families need, for all images and slots ------------------------
 
-    def coefficients(self, op, params, height, width):
-        """PIL affine coefficients of each image's geometric op, float64 `[B, 6]`.
+    def _member_values(self, family: str, op, value, default):
+        """Per image, `value(spec)` (a `[B, ...]` tensor) of the image's op if it is
+        a member of `family`, else `default` (broadcast to the same shape)."""
+        values = [value(spec) for _, spec in self._members(family)]
+        default = tf.broadcast_to(default, tf.shape(values[0]))
+        return _select(values, self._local_index(op, family), default)
 
-        The identity plus the parameter at the op's own coefficient (shear,
-        translate), exact in float64; the identity for ops of other families; rotate's
-        six from its own formula.
-        """
-        names = [s.name for _, s in self._members("geometric")]
-        kind = self._local_index(op, "geometric")
-        position = {"shear_x": 1, "translate_x": 2, "shear_y": 3, "translate_y": 5}
-        unit = [[0.0] * 6] + [
-            [float(i == position.get(name, -1)) for i in range(6)] for name in names
-        ]
+    def coefficients(self, op, params, height, width):
+        """PIL affine coefficients of each image's geometric op (the identity for ops
+        of other families), float64 `[B, 6]`, from each op's `affine` formula."""
         p = tf.cast(params, tf.float64)
         identity = tf.constant([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], tf.float64)
-        coeffs = identity + p[:, tf.newaxis] * tf.gather(tf.constant(unit, tf.float64), kind + 1)
-        if "rotate" in names:
-            rotation = _geometric.rotation_coefficients(params, height, width)
-            is_rotate = tf.equal(kind, names.index("rotate"))[:, tf.newaxis]
-            coeffs = tf.where(is_rotate, rotation, coeffs)
-        return coeffs
+        return self._member_values(
+            "geometric", op, lambda spec: spec.affine(p, height, width), identity
+        )
 
     def _bits_values(self, op, params):
-        """(keep, threshold, flip) of posterize, solarize and invert as bit operations
-        `(x & keep) ^ (flip * (x >= threshold))`; `(255, 0, 0)` for other ops."""
-        kind = self._local_index(op, "bits")
-        names = [s.name for _, s in self._members("bits")]
-
-        def where_op(name, value, otherwise):
-            if name not in names:
-                return tf.broadcast_to(otherwise, tf.shape(params))
-            return tf.where(tf.equal(kind, names.index(name)), value, otherwise)
-
-        # posterize keeps the high bits: x & (256 - 2**(8 - bits)), bits rounded as in
-        # `posterize_values` (from a table: no tf.pow).
-        steps = tf.constant([256.0 - 2 ** (8 - b) for b in range(9)], tf.float32)
-        bits = tf.cast(tf.clip_by_value(tf.round(params), 0.0, 8.0), tf.int32)
-        keep = where_op("posterize", tf.gather(steps, bits), 255.0)
-        # solarize inverts (x ^ 255) the values >= its threshold, i.e. >= ceil(threshold);
-        # a threshold above 255 inverts none. invert inverts all.
-        threshold = tf.clip_by_value(tf.math.ceil(params), 0.0, 256.0)
-        flip = where_op("solarize", tf.where(threshold <= 255.0, 255.0, 0.0), 0.0)
-        flip = where_op("invert", 255.0, flip)
-        threshold = where_op("solarize", tf.minimum(threshold, 255.0), 0.0)
-        return [keep, threshold, flip]
+        """Each image's `(keep, threshold, flip)` for the bit operations
+        `(x & keep) ^ (flip * (x >= threshold))`, from each op's `bits` formula;
+        `(255, 0, 0)` (the identity) for other ops."""
+        triples = self._member_values(
+            "bits",
+            op,
+            lambda spec: tf.stack(spec.bits(params), axis=-1),
+            tf.constant([255.0, 0.0, 0.0]),
+        )
+        return tf.unstack(triples, num=3, axis=-1)
 
     def _factor(self, op, params, family):
         """The blend factor of the family's images, 1 (the identity) for the others,
@@ -259,7 +234,7 @@ class SlotRunner:
         flat_op, flat_params = tf.reshape(op, [-1]), tf.reshape(params, [-1])
         values = {
             "bits": lambda: self._bits_values(flat_op, flat_params),
-            "brightness": lambda: [self._factor(flat_op, flat_params, "brightness")],
+            "scale": lambda: [self._factor(flat_op, flat_params, "scale")],
             "histogram": lambda: [tf.cast(self._local_index(flat_op, "histogram"), tf.float32)],
             "contrast": lambda: [self._factor(flat_op, flat_params, "contrast")],
             "color": lambda: [self._factor(flat_op, flat_params, "color")],
@@ -305,19 +280,12 @@ class SlotRunner:
             self.shared["channel_offsets"] = _value.channel_offsets(shape[1], shape[2], channels)
 
     def _lut_tables(self, op, params):
-        """Each image's 256-entry value map (the identity for other families), `[B, 256]`."""
+        """Each image's 256-entry value map from its op's `table` formula (the
+        identity for other families), `[B, 256]` in the working dtype."""
         p = params[:, tf.newaxis]  # broadcasts against [B, 256]
-        builders = {
-            "posterize": lambda r: _value.posterize_values(r, p),
-            "solarize": lambda r: _value.solarize_values(r, p),
-            "brightness": lambda r: _value.brightness_values(r, p),
-            "invert": lambda r: 255.0 - r,
-            "solarize_add": lambda r: _value.solarize_add_values(r, p),
-        }
         ramp = tf.range(256, dtype=tf.float32)[tf.newaxis, :]
         ramps = tf.broadcast_to(ramp, tf.stack([tf.shape(op)[0], 256]))
-        tables = [builders[s.name](ramps) for _, s in self._members("lut")]
-        tables = _select(tables, self._local_index(op, "lut"), ramps)
+        tables = self._member_values("lut", op, lambda spec: spec.table(ramps, p), ramps)
         return tf.cast(tables, self.dtype)
 
     # -- the families ---------------------------------------------------------------
@@ -349,11 +317,7 @@ class SlotRunner:
         index = _value.table_index(images, self.shared.get("channel_offsets"))
         hist = _value.histograms(images, index)
         lo, hi = _value.bin_range(hist)
-        builders = {
-            "auto_contrast": _value.auto_contrast_tables,
-            "equalize": _value.equalize_tables,
-        }
-        members = [s.name for _, s in self._members("histogram")]
+        members = [spec.histogram_table for _, spec in self._members("histogram")]
         if sizes is not None and len(members) > 1:
             count = len(members)
             parts = zip(
@@ -364,20 +328,20 @@ class SlotRunner:
             )
             # Straight to the images' dtype (the entries are integers in [0, 255]).
             tables = [
-                builders[m](h, (a, b), images.dtype)
-                for m, (h, a, b) in zip(members, parts, strict=True)
+                build(h, (a, b), images.dtype)
+                for build, (h, a, b) in zip(members, parts, strict=True)
             ]
             tables = tf.concat(tables, axis=0)
         else:
-            tables = [builders[m](hist, (lo, hi), images.dtype) for m in members]
+            tables = [build(hist, (lo, hi), images.dtype) for build in members]
             identity = tf.broadcast_to(tf.cast(tf.range(256), images.dtype), tf.shape(hist))
             (kind,) = self._scalars(extras, "histogram", tf.int32)
             tables = _select(tables, tf.reshape(kind, [-1]), identity)
         return _value.apply_tables(images, tables, index)
 
-    def brightness(self, images, extras):
+    def scale(self, images, extras):
         """brightness on uint8 images: PIL's blend with black, `floor(f x)` clipped."""
-        (factor,) = self._scalars(extras, "brightness")  # already on the 2**-14 grid
+        (factor,) = self._scalars(extras, "scale")  # already on the 2**-14 grid
         # f x is exact (see `quantize_factor`) and non-negative (f >= 0 in the op
         # table); the cast to uint8 truncates, which is the floor here.
         return tf.cast(tf.minimum(_float(images) * factor, 255.0), images.dtype)
@@ -494,14 +458,13 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     inside and cast back (exact: their results are integers in [0, 255]).
 
     `plan.op` indexes `specs`; `method` is "fused" or "partition". A skipped slot
-    (`plan.apply` false) runs the identity op, appended to the list when it is not one
-    of the ops drawn from.
+    (`plan.apply` false) runs an op of the identity family, appended to the list when
+    none is among the ops drawn from.
     """
-    names = [s.name for s in specs]
-    if "identity" not in names:
-        specs = tuple(specs) + (OPS_BY_NAME["identity"],)
-        names.append("identity")
-    skip = names.index("identity")
+    specs = tuple(specs)
+    skip = next((i for i, spec in enumerate(specs) if spec.family == "identity"), None)
+    if skip is None:
+        specs, skip = specs + (IDENTITY,), len(specs)
     runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype, method)
     shape = tf.shape(images)
 

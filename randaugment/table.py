@@ -1,8 +1,11 @@
 """The op table: one record per op, written once as data.
 
-The sampler (`rand_augment`), the docs page `docs/ops.md` and the completeness tests
-are all derived from `OPS`. A record says which kernel runs, which family applies it in
-the fused path, and how a magnitude m in [0, 1] becomes the kernel's parameter:
+The samplers (`rand_augment` and the other policies), the engine, the docs page
+`docs/ops.md` and the completeness tests are all derived from `OPS`. A record says which
+kernel runs, which family applies it, the family-specific formula the engine uses
+(an affine matrix, a value table, a bit triple or a histogram table: the engine knows
+families, never op names), and how a magnitude m in [0, 1] becomes the kernel's
+parameter:
 
     parameter = low + sign * (high - low) * m        (sign = +-1 if `signed`, else +1)
 
@@ -14,11 +17,15 @@ with m. Changing a range changes users' results: it is a breaking change.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import tensorflow as tf
 
 from randaugment import ops
+from randaugment.ops import _geometric, _value
+
+#: How a parameter is rounded to an integer, by `OpSpec.rounding`.
+ROUNDINGS = {"nearest": tf.round, "down": tf.math.floor, "up": tf.math.ceil}
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,23 @@ class OpSpec:
         relative_to: None, "width", "height" or "shorter side": the parameter is a
             fraction of that side, in pixels once multiplied.
         rounded: whether the parameter is rounded to an integer (posterize's bits).
+        rounding: how, when `rounded`: "nearest" (ties to even; the default),
+            "down" or "up" (some policies' tables truncate, e.g. timm's).
         unit: what the parameter means, for the docs.
         default: whether the op is one of the paper's 14 (drawn by default).
+        affine: geometric ops: `(params float64 [B], height, width)` -> PIL's affine
+            coefficients, float64 `[B, 6]` (the warp's sampling map; boxes go
+            through its inverse).
+        table: value-map ops: `(levels float32 [B, 256], params [B, 1])` -> the
+            256-entry table of each image, `[B, 256]`.
+        bits: ops that are bit operations on uint8 images, `(x & keep) ^ (flip *
+            (x >= threshold))`: `params [B]` -> `(keep, threshold, flip)`, float32
+            `[B]` each.
+        histogram_table: histogram ops: `(hist int32 [..., 256], (lo, hi), dtype)` ->
+            tables `[..., 256]` (lo, hi: the lowest and highest non-empty bins).
+        uint8_family: the family on uint8 images, where a cheaper one exists ("bits"
+            for posterize, solarize and invert; "scale", a multiply, for
+            brightness); None: `family`.
     """
 
     name: str
@@ -52,8 +74,28 @@ class OpSpec:
     signed: bool = False
     relative_to: str | None = None
     rounded: bool = False
+    rounding: str = "nearest"
     unit: str = ""
     default: bool = True
+    affine: Callable | None = None
+    table: Callable | None = None
+    bits: Callable | None = None
+    histogram_table: Callable | None = None
+    uint8_family: str | None = None
+
+    def family_for(self, dtype: tf.DType) -> str:
+        """The family that applies this op to images held in `dtype`."""
+        if dtype == tf.uint8 and self.uint8_family is not None:
+            return self.uint8_family
+        return self.family
+
+    def with_range(self, low: float, high: float, **changes) -> OpSpec:
+        """The same op with another parameter range (a policy's table): `low` at
+        magnitude 0, `high` at magnitude 1, and any other field in `changes`
+        (`relative_to`, `signed`, `rounded`, `rounding`, `unit`)."""
+        if not self.has_parameter:
+            raise ValueError(f"Op {self.name!r} has no parameter, so no range.")
+        return replace(self, low=float(low), high=float(high), **changes)
 
     @property
     def has_parameter(self) -> bool:
@@ -84,7 +126,7 @@ class OpSpec:
                 raise ValueError(f"Op {self.name!r} needs the image {self.relative_to}.")
             value = tf.maximum(value * tf.cast(side, tf.float32), -3.0e38)
         if self.rounded:
-            value = tf.round(value)
+            value = ROUNDINGS[self.rounding](value)
         return value
 
     def describe_range(self) -> str:
@@ -103,17 +145,51 @@ class OpSpec:
         else:
             span = high
         rel = f" x image {self.relative_to}" if self.relative_to else ""
-        rnd = ", rounded" if self.rounded else ""
+        rnd = ""
+        if self.rounded:
+            rnd = ", rounded" if self.rounding == "nearest" else f", rounded {self.rounding}"
         return f"{low} -> {span}{rel}{rnd}"
 
 
 OPS: tuple[OpSpec, ...] = (
     OpSpec("identity", ops.identity, "identity"),
-    OpSpec("auto_contrast", ops.auto_contrast, "histogram"),
-    OpSpec("equalize", ops.equalize, "histogram"),
-    OpSpec("rotate", ops.rotate, "geometric", 0.0, 30.0, signed=True, unit="degrees"),
-    OpSpec("shear_x", ops.shear_x, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
-    OpSpec("shear_y", ops.shear_y, "geometric", 0.0, 0.3, signed=True, unit="shear factor"),
+    OpSpec(
+        "auto_contrast",
+        ops.auto_contrast,
+        "histogram",
+        histogram_table=_value.auto_contrast_tables,
+    ),
+    OpSpec("equalize", ops.equalize, "histogram", histogram_table=_value.equalize_tables),
+    OpSpec(
+        "rotate",
+        ops.rotate,
+        "geometric",
+        0.0,
+        30.0,
+        signed=True,
+        unit="degrees",
+        affine=_geometric.rotation_coefficients,
+    ),
+    OpSpec(
+        "shear_x",
+        ops.shear_x,
+        "geometric",
+        0.0,
+        0.3,
+        signed=True,
+        unit="shear factor",
+        affine=_geometric.shear_x_coefficients,
+    ),
+    OpSpec(
+        "shear_y",
+        ops.shear_y,
+        "geometric",
+        0.0,
+        0.3,
+        signed=True,
+        unit="shear factor",
+        affine=_geometric.shear_y_coefficients,
+    ),
     # 0.45 of the side: torchvision uses 150/331, the TF code 100/224.
     OpSpec(
         "translate_x",
@@ -124,6 +200,7 @@ OPS: tuple[OpSpec, ...] = (
         signed=True,
         relative_to="width",
         unit="pixels",
+        affine=_geometric.translate_x_coefficients,
     ),
     OpSpec(
         "translate_y",
@@ -134,15 +211,55 @@ OPS: tuple[OpSpec, ...] = (
         signed=True,
         relative_to="height",
         unit="pixels",
+        affine=_geometric.translate_y_coefficients,
     ),
-    OpSpec("brightness", ops.brightness, "lut", 1.0, 1.9, signed=True, unit="enhance factor"),
+    OpSpec(
+        "brightness",
+        ops.brightness,
+        "lut",
+        1.0,
+        1.9,
+        signed=True,
+        unit="enhance factor",
+        table=_value.brightness_values,
+        uint8_family="scale",
+    ),
     OpSpec("color", ops.color, "color", 1.0, 1.9, signed=True, unit="enhance factor"),
     OpSpec("contrast", ops.contrast, "contrast", 1.0, 1.9, signed=True, unit="enhance factor"),
     OpSpec("sharpness", ops.sharpness, "sharpness", 1.0, 1.9, signed=True, unit="enhance factor"),
-    OpSpec("posterize", ops.posterize, "lut", 8.0, 4.0, rounded=True, unit="bits kept"),
-    OpSpec("solarize", ops.solarize, "lut", 256.0, 0.0, unit="threshold"),
+    OpSpec(
+        "posterize",
+        ops.posterize,
+        "lut",
+        8.0,
+        4.0,
+        rounded=True,
+        unit="bits kept",
+        table=_value.posterize_values,
+        bits=_value.posterize_bits,
+        uint8_family="bits",
+    ),
+    OpSpec(
+        "solarize",
+        ops.solarize,
+        "lut",
+        256.0,
+        0.0,
+        unit="threshold",
+        table=_value.solarize_values,
+        bits=_value.solarize_bits,
+        uint8_family="bits",
+    ),
     # Opt-in extras of the original TF code.
-    OpSpec("invert", ops.invert, "lut", default=False),
+    OpSpec(
+        "invert",
+        ops.invert,
+        "lut",
+        default=False,
+        table=_value.invert_values,
+        bits=_value.invert_bits,
+        uint8_family="bits",
+    ),
     OpSpec(
         "solarize_add",
         ops.solarize_add,
@@ -151,6 +268,7 @@ OPS: tuple[OpSpec, ...] = (
         110.0,
         unit="added to pixels < 128",
         default=False,
+        table=_value.solarize_add_values,
     ),
     # Side of the square, 0.4 of the shorter side at magnitude 1 (the TF code used
     # a side of 80 pixels at 224x224, 0.36).
@@ -167,6 +285,8 @@ OPS: tuple[OpSpec, ...] = (
 )
 
 OPS_BY_NAME: dict[str, OpSpec] = {spec.name: spec for spec in OPS}
+
+IDENTITY: OpSpec = OPS_BY_NAME["identity"]
 
 DEFAULT_OPS: tuple[str, ...] = tuple(spec.name for spec in OPS if spec.default)
 GEOMETRIC_OPS: tuple[str, ...] = tuple(spec.name for spec in OPS if spec.family == "geometric")

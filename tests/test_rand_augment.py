@@ -891,7 +891,7 @@ def test_uint8_brightness_family_equals_the_kernel(make_random_images):
     images = make_random_images(len(factors), 8, 9, 3)
     p = tf.constant(factors, tf.float32)
     op = tf.zeros([len(factors)], tf.int32)
-    got = runner.brightness(tf.constant(images), _slot_extras(runner, op, p, images.shape))
+    got = runner.scale(tf.constant(images), _slot_extras(runner, op, p, images.shape))
     expected = OPS_BY_NAME["brightness"].kernel(tf.constant(images, tf.float32), p)
     _equal(got.numpy(), tf.cast(expected, tf.uint8).numpy())
     assert (got.numpy() == 255).any() and (got.numpy() < images).any()

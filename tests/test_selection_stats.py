@@ -8,9 +8,9 @@ and their sign into the pixels. Probe k with sign s has the code
 nothing, so a one-slot result is `c` and an untouched one is 0.
 
 The probes go through the real code path of `rand_augment` (argument checks, the plan,
-both apply methods): they are `OpSpec`s of solarize_add's family (a per-pixel value
-table), registered under their own names in `randaugment.table.OPS_BY_NAME`, whose
-table builder (`_value.solarize_add_values`) is patched to the probe kernel. Each probe has the
+both apply methods): they are `OpSpec`s of the value-table family ("lut"), registered
+under their own names in `randaugment.table.OPS_BY_NAME`, whose `table` formula is the
+probe's value map (the engine builds every op's table from its record). Each probe has the
 parameter `low + sign * (high - low) * m` = its code at magnitude 1, so the fast path
 learns the id and the sign only from the plan, as the real ops do.
 
@@ -28,7 +28,6 @@ import tensorflow as tf
 from scipy import stats
 
 import randaugment
-import randaugment.ops._value as value_module
 import randaugment.table as table
 from randaugment import rand_augment
 
@@ -49,16 +48,15 @@ def _probe_kernel(images, codes):
 
 def _probe_spec(k):
     # parameter(m=1, sign) = low + sign * (high - low) = 2k + 1 (sign -1) or 2k + 2 (+1).
-    # `name` and `family` are those of solarize_add: the fast path builds this op's
-    # value table with `_value.solarize_add_values`, which the fixture patches.
     return randaugment.OpSpec(
-        "solarize_add",
+        f"probe_{k}",
         _probe_kernel,
-        table.OPS_BY_NAME["solarize_add"].family,
+        "lut",
         low=2 * k + 1.5,
         high=2 * k + 2.0,
         signed=True,
         default=False,
+        table=_probe_values,
     )
 
 
@@ -66,9 +64,6 @@ def _probe_spec(k):
 def probes(monkeypatch):
     for k, name in enumerate(PROBES):
         monkeypatch.setitem(table.OPS_BY_NAME, name, _probe_spec(k))
-    monkeypatch.setattr(
-        value_module, "solarize_add_values", lambda x, addition: _probe_values(x, addition)
-    )
     return PROBES
 
 
@@ -252,12 +247,13 @@ def magnitude_probe(probes, monkeypatch):
     """A probe that writes its parameter, 255 m, so a black image comes back as
     floor(255 m): each image's noisy magnitude, to 1/255."""
     spec = randaugment.OpSpec(
-        "solarize_add",
+        "probe_magnitude",
         _probe_kernel,
-        table.OPS_BY_NAME["solarize_add"].family,
+        "lut",
         low=0.0,
         high=255.0,
         default=False,
+        table=_probe_values,
     )
     monkeypatch.setitem(table.OPS_BY_NAME, "probe_magnitude", spec)
     return "probe_magnitude"

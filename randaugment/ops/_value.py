@@ -26,13 +26,23 @@ def identity(images: tf.Tensor) -> tf.Tensor:
     return as_images(images)
 
 
+def invert_values(x: tf.Tensor, unused_param=None) -> tf.Tensor:
+    return 255.0 - x
+
+
+def invert_bits(param: tf.Tensor):
+    """invert on uint8 as bit operations: `(255, 0, 255)`, x ^ 255 for every value."""
+    full = tf.fill(tf.shape(param), 255.0)
+    return full, tf.zeros_like(full), full
+
+
 def invert(images: tf.Tensor) -> tf.Tensor:
     """`255 - x` on every pixel, as `PIL.ImageOps.invert`.
 
     Args:
         images: float32 `[B, H, W, C]`, values in [0, 255].
     """
-    return 255.0 - as_images(images)
+    return invert_values(as_images(images))
 
 
 def posterize_values(x: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
@@ -42,6 +52,18 @@ def posterize_values(x: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
     steps = tf.constant([2.0 ** (8 - b) for b in range(9)], tf.float32)
     step = tf.gather(steps, tf.cast(bits, tf.int32))
     return tf.floor(x / step) * step
+
+
+# posterize keeps the high bits, x & (256 - 2**(8 - bits)): from a table (no tf.pow).
+_KEEP_MASKS = tuple(256.0 - 2 ** (8 - b) for b in range(9))
+
+
+def posterize_bits(bits: tf.Tensor):
+    """posterize on uint8 as `(x & keep) ^ (flip * (x >= threshold))`: `(keep, 0, 0)`,
+    with `bits` rounded and clipped as in `posterize_values`. float32 `[B]` each."""
+    bits = tf.cast(tf.clip_by_value(tf.round(bits), 0.0, 8.0), tf.int32)
+    keep = tf.gather(tf.constant(_KEEP_MASKS, tf.float32), bits)
+    return keep, tf.zeros_like(keep), tf.zeros_like(keep)
 
 
 def posterize(images: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
@@ -58,6 +80,15 @@ def posterize(images: tf.Tensor, bits: tf.Tensor) -> tf.Tensor:
 
 def solarize_values(x: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
     return tf.where(x >= threshold, 255.0 - x, x)
+
+
+def solarize_bits(threshold: tf.Tensor):
+    """solarize on uint8 as bit operations: `(255, t, 255)`, inverting (x ^ 255) the
+    values >= the threshold, i.e. >= ceil(threshold); a threshold above 255 inverts
+    none (then `(255, 255, 0)`)."""
+    threshold = tf.clip_by_value(tf.math.ceil(threshold), 0.0, 256.0)
+    flip = tf.where(threshold <= 255.0, 255.0, 0.0)
+    return tf.fill(tf.shape(threshold), 255.0), tf.minimum(threshold, 255.0), flip
 
 
 def solarize(images: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
