@@ -10,9 +10,10 @@ from randaugment import _arguments as args
 from randaugment._apply import apply_plan
 from randaugment._images import augment, check_images
 from randaugment._plan import draw_plan
+from randaugment._ranges import check_ranges, specs_for
 from randaugment.ops._common import in_xla_context
 from randaugment.ops._geometric import MAX_FIXED_POINT_SIDE
-from randaugment.table import DEFAULT_OPS, OPS_BY_NAME
+from randaugment.table import DEFAULT_OPS
 
 
 def validate_arguments(
@@ -85,6 +86,7 @@ def rand_augment(
     seed=None,
     method: str = "auto",
     check_numerics: bool = False,
+    ranges: str | None = None,
 ) -> tf.Tensor:
     """Applies RandAugment to a batch of images, drawing the ops per image.
 
@@ -140,6 +142,10 @@ def rand_augment(
             values. False (default): such an image is returned as given, never
             augmented (its values are never turned into levels). True: raise an
             `InvalidArgumentError` when the op runs.
+        ranges: the parameter ranges of the ops: None or "default" (this
+            library's table, `docs/ops.md`), or another named table of
+            `randaugment.RANGES` ("torchvision", "timm", "timm_increasing", ...;
+            `docs/policies.md`).
 
     Returns:
         The augmented images, same shape and dtype as `images`.
@@ -185,7 +191,7 @@ def rand_augment(
         method,
     )
     args.check_bool("check_numerics", check_numerics)
-    specs = tuple(OPS_BY_NAME[name] for name in ops)
+    specs = specs_for(ops, check_ranges(ranges))
     if not isinstance(images, tf.RaggedTensor):
         images = tf.convert_to_tensor(images)
     check_fixed_point_size(specs, images, interpolation)

@@ -7,6 +7,7 @@ import numpy as np
 
 from randaugment import _keras
 from randaugment._arguments import is_tensor_like
+from randaugment._ranges import check_ranges
 from randaugment.functional import rand_augment, validate_arguments
 from randaugment.table import DEFAULT_OPS, GEOMETRIC_OPS
 
@@ -27,8 +28,72 @@ def _plain_float(value) -> float:
     return float(np.asarray(value)) if is_tensor_like(value) else float(value)
 
 
+class AugmentationLayer(keras.layers.Layer):
+    """What every augmentation layer of this library shares: the per-call seed state
+    (saved with the model under every backend), the identity at inference, the bridge
+    from JAX and PyTorch arrays, and Keras's dtype conventions. A subclass says how to
+    augment with one per-call seed (`augment`) and what its config holds.
+
+    Args:
+        seed: int or None. Every call takes a new per-call seed from the layer's seed
+            state (a counter keyed by `seed`, or by a random key when None), so every
+            batch gets new draws.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
+        self.seed = seed
+        self._seed_state = _keras.SeedState(self, seed)
+        self.supports_masking = False
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+
+    @property
+    def seed_state(self):
+        """The per-call seed state `[counter, 0, key]` (int64): the layer's Keras weight
+        under the TensorFlow backend, a `tf.Variable` under JAX and PyTorch."""
+        state = self._seed_state
+        return state.variable if state.resource is None else state.resource
+
+    def augment(self, inputs, seed):
+        """The augmentation of one call with the per-call seed `seed` (int32 `[2]`)."""
+        raise NotImplementedError
+
+    def call(self, inputs, training=True):
+        if not training:
+            return inputs
+        inputs, back = _keras.to_tensorflow(inputs, type(self).__name__)
+        return back(_keras.run_graph(self, self._augment_next, inputs))
+
+    def _augment_next(self, inputs):
+        outputs = self.augment(inputs, seed=self._seed_state.next_seed())
+        return _keras.cast_floats(self, outputs)
+
+    def compute_output_spec(self, inputs, training=True):
+        return keras.KerasTensor(inputs.shape, dtype=_keras.output_dtype(self, inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def save_own_variables(self, store):
+        if not self._seed_state.save(store):
+            super().save_own_variables(store)
+
+    def load_own_variables(self, store):
+        if not self._seed_state.load(store):
+            super().load_own_variables(store)
+
+    def get_config(self):
+        config = super().get_config()
+        config["seed"] = self.seed
+        return config
+
+
 @keras.saving.register_keras_serializable(package="randaugment")
-class RandAugment(keras.layers.Layer):
+class RandAugment(AugmentationLayer):
     """RandAugment as a Keras 3 preprocessing layer, with per-image op selection.
 
     A thin layer over `randaugment.rand_augment`: each image of a batch draws its own
@@ -65,6 +130,8 @@ class RandAugment(keras.layers.Layer):
         fill_value: fill of uncovered pixels, a whole number in uint8 units.
             Default 128.
         interpolation: "nearest" (default) or "bilinear".
+        ranges: the ops' parameter ranges: None (this library's table) or a name in
+            `randaugment.RANGES` (e.g. "timm" for timm's level mapping).
         seed: int or None. Every call takes a new per-call seed from the layer's
             seed state (a counter keyed by `seed`, or by a random key when None), so
             every batch gets new draws. The state (`seed_state`) is saved with the
@@ -101,9 +168,10 @@ class RandAugment(keras.layers.Layer):
         interpolation="nearest",
         seed=None,
         augmentations_per_image=_UNSET,
+        ranges=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if num_ops is not _UNSET and augmentations_per_image is not _UNSET:
             raise ValueError(
                 "Give either `num_ops` or its keras-cv alias `augmentations_per_image`, "
@@ -142,13 +210,7 @@ class RandAugment(keras.layers.Layer):
         self.fill_value = validated[6]
         self.geometric = geometric
         self.interpolation = interpolation
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
-        self._seed_state = _keras.SeedState(self, seed)
-        self.supports_masking = False
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        self.ranges = check_ranges(ranges) if ranges is not None else None
 
     @property
     def magnitude(self):
@@ -163,21 +225,8 @@ class RandAugment(keras.layers.Layer):
     def rate(self):
         return self._knobs.rate
 
-    @property
-    def seed_state(self):
-        """The per-call seed state `[counter, 0, key]` (int64): the layer's Keras weight
-        under the TensorFlow backend, a `tf.Variable` under JAX and PyTorch."""
-        state = self._seed_state
-        return state.variable if state.resource is None else state.resource
-
-    def call(self, inputs, training=True):
-        if not training:
-            return inputs
-        inputs, back = _keras.to_tensorflow(inputs, type(self).__name__)
-        return back(_keras.run_graph(self, self._augment, inputs))
-
-    def _augment(self, inputs):
-        outputs = rand_augment(
+    def augment(self, inputs, seed):
+        return rand_augment(
             inputs,
             num_ops=self.num_ops,
             magnitude=self.magnitude,
@@ -187,23 +236,9 @@ class RandAugment(keras.layers.Layer):
             value_range=self.value_range,
             fill_value=self.fill_value,
             interpolation=self.interpolation,
-            seed=self._seed_state.next_seed(),
+            seed=seed,
+            ranges=self.ranges,
         )
-        return _keras.cast_floats(self, outputs)
-
-    def compute_output_spec(self, inputs, training=True):
-        return keras.KerasTensor(inputs.shape, dtype=_keras.output_dtype(self, inputs.dtype))
-
-    def save_own_variables(self, store):
-        if not self._seed_state.save(store):
-            super().save_own_variables(store)
-
-    def load_own_variables(self, store):
-        if not self._seed_state.load(store):
-            super().load_own_variables(store)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()
@@ -218,7 +253,7 @@ class RandAugment(keras.layers.Layer):
                 "geometric": self.geometric,
                 "fill_value": self.fill_value,
                 "interpolation": self.interpolation,
-                "seed": self.seed,
+                "ranges": self.ranges,
             }
         )
         return config
