@@ -31,7 +31,9 @@ def _images(n=6, h=13, w=11):
     rng = np.random.default_rng(7)
     # Half random, half smooth: histogram ops need both spread and clumped values.
     noise = rng.integers(0, 256, (n // 2, h, w, 3))
-    ramp = np.linspace(30, 200, h * w * 3).reshape(1, h, w, 3) + rng.integers(0, 9, (n // 2, 1, 1, 3))
+    ramp = np.linspace(30, 200, h * w * 3).reshape(1, h, w, 3) + rng.integers(
+        0, 9, (n // 2, 1, 1, 3)
+    )
     return np.concatenate([noise, ramp]).astype(np.uint8)
 
 

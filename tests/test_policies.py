@@ -25,13 +25,12 @@ from graph_check import gpu_kernel_violations
 from scipy import stats
 
 import randaugment
-from randaugment import AugMix, AutoAugment, TrivialAugment, aug_mix, auto_augment
-from randaugment import trivial_augment
+from randaugment import AugMix, AutoAugment, TrivialAugment, aug_mix, auto_augment, trivial_augment
 from randaugment._plan import (
+    _gamma_quantiles,
     draw_mix_plan,
     draw_subpolicy_plan,
     draw_trivial_plan,
-    _gamma_quantiles,
 )
 from randaugment._ranges import specs_for
 from randaugment.policies import AUGMIX_ALL_OPS, AUGMIX_OPS, TRIVIAL_AUGMENT_OPS
@@ -54,7 +53,10 @@ def _torchvision_spaces(num_bins, height, width):
     even), per policy: op -> (magnitudes over the bins, signed)."""
     lin = np.linspace
     bins = np.arange(num_bins)
-    enhance = {op: (lin(0.0, 0.9, num_bins), True) for op in ("brightness", "color", "contrast", "sharpness")}
+    enhance = {
+        op: (lin(0.0, 0.9, num_bins), True)
+        for op in ("brightness", "color", "contrast", "sharpness")
+    }
     common = {
         "shear_x": (lin(0.0, 0.3, num_bins), True),
         "shear_y": (lin(0.0, 0.3, num_bins), True),
@@ -311,9 +313,7 @@ def test_aug_mix_equals_chains_of_kernels_mixed_in_numpy(photos, method, all_ops
     specs = specs_for(ops, "augmix")
     n = len(photos)
     plan = draw_mix_plan(SEED, tf.constant(n), len(specs), width, depth, 5, 10, 1.0)
-    flat = tf.nest.map_structure(
-        lambda t: tf.reshape(t, [n * width, *t.shape[2:]]), plan.chains
-    )
+    flat = tf.nest.map_structure(lambda t: tf.reshape(t, [n * width, *t.shape[2:]]), plan.chains)
     chains = _reference(np.repeat(photos, width, axis=0), flat, specs)
     chains = chains.reshape(n, width, H, W, 3).astype(np.int64)
     q = plan.weights.numpy().astype(np.int64)  # units of 2**-14

@@ -72,7 +72,12 @@ def test_rand_keys_map_to_the_layer():
     layer = from_timm("rand-m9-n3")
     assert (layer.num_ops, layer.magnitude, layer.rate, layer.ranges) == (3, 0.9, 0.5, "timm")
     layer = from_timm("rand-n1-p1.0-mmax10-m10", rate=0.7, value_range=(0, 1))
-    assert (layer.num_ops, layer.magnitude, layer.rate, layer.value_range) == (1, 1.0, 0.7, (0.0, 1.0))
+    assert (layer.num_ops, layer.magnitude, layer.rate, layer.value_range) == (
+        1,
+        1.0,
+        0.7,
+        (0.0, 1.0),
+    )
     out = layer(tf.random.uniform([2, 16, 16, 3]))
     assert out.shape == (2, 16, 16, 3)
 
