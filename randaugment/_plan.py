@@ -120,8 +120,11 @@ def _sign(draws: tf.Tensor) -> tf.Tensor:
 
 
 def _bin_magnitude(bins: tf.Tensor, num_bins: int) -> tf.Tensor:
-    """Magnitude bin k of `num_bins` as a fraction: k / (num_bins - 1)."""
-    return tf.cast(bins, tf.float32) / float(max(num_bins - 1, 1))
+    """Magnitude bin k of `num_bins` as a fraction: k / (num_bins - 1), from a table
+    of constants (a division in the graph may be rewritten as a multiplication by
+    the reciprocal, one rounding different)."""
+    table = [k / max(num_bins - 1, 1) for k in range(num_bins)]
+    return tf.gather(tf.constant(table, tf.float32), bins)
 
 
 def draw_trivial_plan(seed, batch_size, num_choices: int, num_bins: int) -> Plan:

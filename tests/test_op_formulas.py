@@ -115,3 +115,21 @@ def test_with_range_changes_only_the_range():
     assert rotate.high == 30.0  # the table's record is untouched
     with pytest.raises(ValueError, match="'identity' has no parameter"):
         randaugment.OPS[0].with_range(0.0, 1.0)
+
+
+def test_divisions_by_constants_are_true_divisions_in_graph_mode():
+    """Grappler rewrites `x / constant` as `x * (1 / constant)` in graph mode, one
+    rounding off: for a 7x14 image whose gray mean is exactly 1.5 (sum 147 over 98
+    pixels), `floor(147 * fl(1/98) + 0.5)` is 1 where PIL's `int(1.5 + 0.5)` is 2.
+    contrast's mean (and equalize's step) divide behind an opaque denominator."""
+    from PIL import Image, ImageEnhance
+
+    gray = np.array([1, 2] * 49, np.uint8).reshape(7, 14)
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    expected = np.asarray(ImageEnhance.Contrast(Image.fromarray(rgb)).enhance(0.0))
+    assert expected[0, 0, 0] == 2  # the reference: Pillow rounds the mean 1.5 up
+    x = tf.constant(rgb[None], tf.float32)
+    f = randaugment.ops.contrast
+    zero = tf.constant([0.0])
+    for run in (f, tf.function(f), tf.function(f, jit_compile=True)):
+        np.testing.assert_array_equal(run(x, zero).numpy()[0], expected)

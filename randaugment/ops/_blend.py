@@ -13,6 +13,7 @@ from randaugment.ops._common import (
     blend,
     check_channels,
     clip_levels,
+    floor_divide,
     luminance,
     per_image,
     quantize_factor,
@@ -51,7 +52,8 @@ def contrast_means(images: tf.Tensor) -> tf.Tensor:
     else:
         total = tf.reduce_sum(tf.cast(gray, tf.float64), axis=[1, 2, 3])
         count = tf.maximum(tf.cast(tf.reduce_prod(tf.shape(gray)[1:3]), tf.float64), 1.0)
-    return tf.cast(tf.floor(total / count + 0.5), tf.float32)
+    # int(total / count + 0.5) = floor((2 total + count) / (2 count)), exactly.
+    return tf.cast(floor_divide(2.0 * total + count, 2.0 * count), tf.float32)
 
 
 def contrast_values(

@@ -14,6 +14,22 @@ def in_xla_context() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
+def floor_divide(numerator: tf.Tensor, denominator) -> tf.Tensor:
+    """`floor(n / d)` for non-negative integers held in float64 (below 2**52), exactly
+    and the same in every mode.
+
+    A float division is not enough: Grappler (graph mode) and XLA rewrite a division
+    by a constant as a multiplication by its reciprocal, one rounding off, which can
+    land just below an integer (147 / 98 = 1.5 but 147 * fl(1/98) < 1.5). The
+    quotient of the float division is corrected by at most one, with exact integer
+    products.
+    """
+    denominator = tf.convert_to_tensor(denominator, numerator.dtype)
+    quotient = tf.floor(numerator / denominator)
+    quotient = tf.where(quotient * denominator > numerator, quotient - 1.0, quotient)
+    return tf.where((quotient + 1.0) * denominator <= numerator, quotient + 1.0, quotient)
+
+
 def as_images(images: tf.Tensor, name: str = "images") -> tf.Tensor:
     """Converts `images` to a float32 tensor of rank 4, or raises."""
     images = tf.convert_to_tensor(images)

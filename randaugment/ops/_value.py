@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from randaugment.ops._common import as_images, as_params, blend, in_xla_context, per_image
+from randaugment.ops._common import (
+    as_images,
+    as_params,
+    blend,
+    floor_divide,
+    in_xla_context,
+    per_image,
+)
 
 _BINS = 256
 
@@ -320,11 +327,11 @@ def equalize_tables(hist: tf.Tensor, bins=None, dtype: tf.DType = tf.float32) ->
     below_last = tf.gather(
         below, tf.cast(hi, tf.int32)[..., tf.newaxis], batch_dims=hist.shape.rank - 1
     )[..., 0]
-    step = tf.floor(below_last / 255.0)
+    step = floor_divide(below_last, 255.0)
     # More than one non-empty bin: the lowest is below the highest.
     valid = (lo < hi) & (step > 0.0)
     safe_step = tf.where(valid, step, 1.0)[..., tf.newaxis]
-    value = tf.floor((tf.floor(safe_step / 2.0) + below) / safe_step)
+    value = floor_divide(tf.floor(safe_step / 2.0) + below, safe_step)
     value = tf.minimum(value, 255.0)
     ix = tf.range(_BINS, dtype=tf.float64)
     return tf.cast(tf.where(valid[..., tf.newaxis], value, ix), dtype)
