@@ -33,8 +33,11 @@ results for the same plan:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import tensorflow as tf
 
+from randaugment import _boxes
 from randaugment.ops import _blend, _geometric, _value
 from randaugment.ops._common import blend, luminance, quantize_factor
 from randaugment.ops._geometric import cutout
@@ -105,10 +108,14 @@ class SlotRunner:
         interpolation: str,
         dtype: tf.DType = tf.float32,
         method: str = "fused",
+        mask_fill_value: float | None = None,
     ):
         self.specs = specs
         self.fill_value = float(fill_value)
         self.interpolation = interpolation
+        # Segmentation masks follow the geometric family, always with nearest
+        # interpolation (class ids never blend); None: no masks.
+        self.mask_fill_value = mask_fill_value
         self.dtype = dtype
         self.families = [s.family_for(dtype) for s in specs]
         # The families present, in `FAMILIES` order; an op's family is its position here.
@@ -256,11 +263,11 @@ class SlotRunner:
             )
         if "geometric" in self.present:
             coeffs = self.coefficients(flat_op, flat_params, height, width)
-            if self.interpolation == "nearest":
+            if self.interpolation == "nearest" or self.mask_fill_value is not None:
                 rows, cols = _geometric.fixed_point_parts(coeffs, height, width)
                 extras["rows"] = tf.reshape(rows, tf.stack([batch, slots, 2, height]))
                 extras["cols"] = tf.reshape(cols, tf.stack([batch, slots, 2, width]))
-            else:
+            if self.interpolation != "nearest":
                 extras["coeffs"] = tf.reshape(coeffs, tf.stack([batch, slots, 6]))
         if "lut" in self.present:
             extras["tables"] = tf.reshape(
@@ -296,6 +303,13 @@ class SlotRunner:
                 images, extras["rows"], extras["cols"], self.fill_value
             )
         return _geometric.warp_affine(images, extras["coeffs"], self.fill_value, self.interpolation)
+
+    def geometric_masks(self, masks, extras):
+        """The masks of the images the geometric family warped: the same fixed-point
+        nearest warp, filled with `mask_fill_value`."""
+        return _geometric.warp_nearest_from_parts(
+            masks, extras["rows"], extras["cols"], self.mask_fill_value
+        )
 
     def lut(self, images, extras):
         return _value.apply_image_tables(images, extras["tables"])
@@ -375,12 +389,15 @@ class SlotRunner:
 
     # -- a whole slot ---------------------------------------------------------------
 
-    def run_fused(self, images, extras):
-        """Every family present on every image (static shapes)."""
+    def run_fused(self, images, extras, masks=None):
+        """Every family present on every image (static shapes); with `masks`, returns
+        `(images, masks)`."""
         for family in self.present:
             if family != "identity":
                 images = getattr(self, family)(images, extras)
-        return images
+            if family == "geometric" and masks is not None:
+                masks = self.geometric_masks(masks, extras)
+        return images if masks is None else (images, masks)
 
     def run_partitioned(self, batch, op, extras, order=None, last=True):
         """Each family on its own images only.
@@ -390,11 +407,13 @@ class SlotRunner:
         each family runs on its part. The parts are not concatenated: the next slot
         stitches them straight into its own sorted order (one copy instead of a
         concatenation and a gather), and the last slot into the input order.
-        `order` says where each row is between slots.
+        `order` says where each row is between slots. Masks, when there are any,
+        take the same path as their images, and change in the geometric part only.
 
         Args:
-            batch: the images, `[B, H, W, C]` in input order (first slot), or the
-                previous slot's `(parts, sizes)`, rows in the order `order`.
+            batch: `(images, masks)` in input order (first slot; `masks` `[B, H, W,
+                1]` or None), or the previous slot's `(parts, mask_parts, sizes)`,
+                rows in the order `order`.
             op: int32 `[B]`, each input image's op (index into `self.specs`), in
                 input order.
             extras: dict of `[B, ...]` tensors, in input order.
@@ -403,7 +422,7 @@ class SlotRunner:
             last: whether to return the images in input order.
 
         Returns:
-            The images `[B, H, W, C]` in input order if `last`, else `((parts,
+            `(images, masks)` in input order if `last`, else `((parts, mask_parts,
             sizes), order)` for the next slot.
         """
         count = len(self.present)
@@ -413,13 +432,14 @@ class SlotRunner:
         # equal values in index order.
         perm = tf.math.top_k(-current, k=tf.size(current), sorted=True).indices
         if order is None:
-            images = tf.gather(batch, perm)
+            images, masks = (None if t is None else tf.gather(t, perm) for t in batch)
             order = perm
         else:
             # Row j of the previous output goes to row inverse[j] of this slot's.
-            parts, sizes = batch
-            inverse = tf.math.invert_permutation(perm)
-            images = tf.dynamic_stitch(tf.split(inverse, sizes, num=len(parts)), parts)
+            parts, mask_parts, sizes = batch
+            inverse = tf.split(tf.math.invert_permutation(perm), sizes, num=len(parts))
+            images = tf.dynamic_stitch(inverse, parts)
+            masks = None if mask_parts is None else tf.dynamic_stitch(inverse, mask_parts)
             order = tf.gather(order, perm)
 
         def bincount(values, size):
@@ -429,6 +449,7 @@ class SlotRunner:
 
         sizes = bincount(tf.gather(self.family_of_op, op), count)
         parts = tf.split(images, sizes, num=count)
+        mask_parts = None if masks is None else tf.split(masks, sizes, num=count)
         pieces = {k: tf.split(tf.gather(v, order), sizes, num=count) for k, v in extras.items()}
         outs = []
         for f, name in enumerate(self.present):
@@ -437,6 +458,8 @@ class SlotRunner:
                     outs.append(parts[f])
                     continue
                 needed = {k: v[f] for k, v in pieces.items()}
+                if name == "geometric" and mask_parts is not None:
+                    mask_parts[f] = self.geometric_masks(mask_parts[f], needed)
                 if name == "histogram" and len(self._members(name)) > 1:
                     # How many images drew each member (their keys are consecutive).
                     first = min(self.sort_key_of[i] for i, _ in self._members(name))
@@ -447,11 +470,29 @@ class SlotRunner:
                 else:
                     outs.append(getattr(self, name)(parts[f], needed))
         if last:
-            return tf.dynamic_stitch(tf.split(order, sizes, num=count), outs)
-        return (outs, sizes), order
+            back = tf.split(order, sizes, num=count)
+            images = tf.dynamic_stitch(back, outs)
+            masks = None if mask_parts is None else tf.dynamic_stitch(back, mask_parts)
+            return images, masks
+        return (outs, mask_parts, sizes), order
 
 
-def apply_plan(images, plan, specs, fill_value, interpolation, method):
+class Targets(NamedTuple):
+    """What moves with the images, for `apply_plan`.
+
+    Attributes:
+        masks: `[B, H, W, 1]` segmentation masks (any dtype the warp can gather), or
+            None.
+        mask_fill_value: the value of mask pixels that geometric ops uncover.
+        boxes: `[B, M, 4]` float64 boxes, xyxy in pixels, or None.
+    """
+
+    masks: tf.Tensor | None = None
+    mask_fill_value: float = 0.0
+    boxes: tf.Tensor | None = None
+
+
+def apply_plan(images, plan, specs, fill_value, interpolation, method, targets=None):
     """Runs `plan` on images `[B, H, W, C]` with static C, uint8 or uint8-valued float32.
 
     The output has the dtype of `images`; the families that blend work in float32
@@ -460,12 +501,19 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     `plan.op` indexes `specs`; `method` is "fused" or "partition". A skipped slot
     (`plan.apply` false) runs an op of the identity family, appended to the list when
     none is among the ops drawn from.
+
+    With `targets` (a `Targets`), returns `(images, masks, boxes, moved)`: the masks
+    warped with each image's geometric ops (nearest, `mask_fill_value`), the boxes
+    through the same maps (`randaugment._boxes`), and bool `[B]`, whether a
+    geometric op moved the image's boxes. Other families leave masks and boxes alone.
     """
     specs = tuple(specs)
     skip = next((i for i, spec in enumerate(specs) if spec.family == "identity"), None)
     if skip is None:
         specs, skip = specs + (IDENTITY,), len(specs)
-    runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype, method)
+    masks = None if targets is None else targets.masks
+    mask_fill = None if masks is None else targets.mask_fill_value
+    runner = SlotRunner(tuple(specs), fill_value, interpolation, images.dtype, method, mask_fill)
     shape = tf.shape(images)
 
     # Every slot's op and parameter at once ([B, N]): a few nodes instead of a few
@@ -478,33 +526,54 @@ def apply_plan(images, plan, specs, fill_value, interpolation, method):
     num_slots = plan.op.shape[1]
 
     if method == "fused":
-
-        def run_slot(images, slot):
-            return runner.run_fused(images, {k: v[:, slot] for k, v in extras.items()})
-
-        if num_slots == 1:
-            return run_slot(images, 0)
-
-        # One loop body for all slots: XLA compiles the slot once instead of N times
-        # (compile time and code size grow with N otherwise).
-        def body(slot, images):
-            return slot + 1, run_slot(images, slot)
-
-        _, images = tf.while_loop(
-            lambda slot, _: slot < num_slots,
-            body,
-            (tf.constant(0), images),
-            shape_invariants=(tf.TensorShape([]), images.shape),
-        )
+        images, masks = _run_fused(runner, images, masks, extras, num_slots)
+    else:
+        # Partition: between slots the batch stays in parts, in the order of the
+        # slot's sort (`order[i]` is the input position of row i); the last slot puts
+        # it back.
+        slot_ops = tf.unstack(ops, num=num_slots, axis=1)
+        by_slot = {k: tf.unstack(v, num=num_slots, axis=1) for k, v in extras.items()}
+        batch, order = (images, masks), None
+        for slot in range(num_slots - 1):
+            slot_extras = {k: v[slot] for k, v in by_slot.items()}
+            batch, order = runner.run_partitioned(batch, slot_ops[slot], slot_extras, order, False)
+        last = {k: v[-1] for k, v in by_slot.items()}
+        images, masks = runner.run_partitioned(batch, slot_ops[-1], last, order, True)
+    if targets is None:
         return images
+    boxes, moved = targets.boxes, None
+    if boxes is not None:
+        geometric = [f == "geometric" for f in runner.families]
+        if any(geometric):
+            flat = tf.reshape(ops, [-1])
+            coeffs = runner.coefficients(flat, tf.reshape(params, [-1]), shape[1], shape[2])
+            maps = tf.reshape(_boxes.forward_maps(coeffs), tf.stack([shape[0], num_slots, 6]))
+            applied = tf.gather(tf.constant(geometric), ops)
+            boxes, moved = _boxes.follow_plan(boxes, maps, applied, shape[1], shape[2])
+        else:
+            moved = tf.zeros(shape[:1], tf.bool)
+    return images, masks, boxes, moved
 
-    # Partition: between slots the batch stays in parts, in the order of the slot's
-    # sort (`order[i]` is the input position of row i); the last slot puts it back.
-    slot_ops = tf.unstack(ops, num=num_slots, axis=1)
-    by_slot = {k: tf.unstack(v, num=num_slots, axis=1) for k, v in extras.items()}
-    batch, order = images, None
-    for slot in range(num_slots - 1):
-        slot_extras = {k: v[slot] for k, v in by_slot.items()}
-        batch, order = runner.run_partitioned(batch, slot_ops[slot], slot_extras, order, False)
-    last = {k: v[-1] for k, v in by_slot.items()}
-    return runner.run_partitioned(batch, slot_ops[-1], last, order, True)
+
+def _run_fused(runner, images, masks, extras, num_slots):
+    """The fused method's slots: `(images, masks)` after all of them."""
+
+    def run_slot(state, slot):
+        out = runner.run_fused(state[0], {k: v[:, slot] for k, v in extras.items()}, state[1])
+        return out if state[1] is not None else (out, None)
+
+    if num_slots == 1:
+        return run_slot((images, masks), 0)
+
+    # One loop body for all slots: XLA compiles the slot once instead of N times
+    # (compile time and code size grow with N otherwise).
+    def body(slot, *state):
+        images, masks = run_slot((state[0], state[1] if len(state) > 1 else None), slot)
+        return (slot + 1, images) if masks is None else (slot + 1, images, masks)
+
+    loop_vars = (tf.constant(0), images) + (() if masks is None else (masks,))
+    invariants = (tf.TensorShape([]), images.shape) + (() if masks is None else (masks.shape,))
+    out = tf.while_loop(
+        lambda slot, *_: slot < num_slots, body, loop_vars, shape_invariants=invariants
+    )
+    return out[1], (out[2] if masks is not None else None)

@@ -170,6 +170,68 @@ def _augment_dense(images, value_range, draw: Draw, apply: Apply, check_numerics
     return out
 
 
+def augment_with_targets(images, value_range, draw, apply, check_numerics, targets):
+    """`augment` for a batch `[B, H, W, C]` with masks and boxes that follow it.
+
+    Args:
+        targets: a `randaugment._apply.Targets` (masks `[B, H, W, 1]`, boxes
+            `[B, M, 4]` float64 xyxy in pixels, either may be None).
+        apply: `(levels, plan, targets) -> (levels, masks, boxes, moved)`.
+
+    Returns:
+        `(images, masks, boxes, moved)`: bool `moved` `[B]` says whose boxes a
+        geometric op moved. Images with no pixels, and float images holding NaN or
+        infinities (unless `check_numerics`), come back untouched with their masks and
+        boxes.
+    """
+    masks, boxes = targets.masks, targets.boxes
+    batch = tf.shape(images)[0]
+
+    def untouched():
+        return images, masks, boxes, tf.zeros([batch], tf.bool)
+
+    def run():
+        x = images
+        finite = None
+        if x.dtype.is_floating:
+            if check_numerics:
+                x = tf.debugging.check_numerics(
+                    x, "`images` holds NaN or infinite values (check_numerics=True)"
+                )
+            else:
+                finite = _finite_images(x)
+        levels = to_levels(x, value_range, work_dtype())
+        out, new_masks, new_boxes, moved = apply(levels, draw(batch), targets)
+        out = from_levels(out, levels, x, value_range)
+        if finite is not None:  # passed through untouched, with their masks and boxes
+            keep = tf.reshape(finite, [-1, 1, 1, 1])
+            out = tf.where(keep, out, x)
+            new_masks = None if masks is None else tf.where(keep, new_masks, masks)
+            if boxes is not None:
+                new_boxes = tf.where(keep[:, :, :, 0], new_boxes, boxes)
+            moved = moved & finite
+        return out, new_masks, new_boxes, moved
+
+    height, width = images.shape[1], images.shape[2]
+    if height == 0 or width == 0:
+        return untouched()
+    if height is not None and width is not None:
+        return run()
+    # (None is not a tensor: only the targets present go through the cond.)
+    present = [t is not None for t in (masks, boxes)]
+
+    def pack(result):
+        out, m, b, moved = result
+        return [out, *(t for t, p in zip((m, b), present, strict=True) if p), moved]
+
+    shape = tf.shape(images)
+    flat = tf.cond(shape[1] * shape[2] > 0, lambda: pack(run()), lambda: pack(untouched()))
+    out, rest, moved = flat[0], list(flat[1:-1]), flat[-1]
+    m = rest.pop(0) if present[0] else None
+    b = rest.pop(0) if present[1] else None
+    return out, m, b, moved
+
+
 def _with_pixels(images, run):
     """`run(images)`, or `images` itself when they have no pixels (H or W is 0)."""
     height, width = images.shape[1], images.shape[2]

@@ -174,8 +174,29 @@ def output_dtype(layer: keras.layers.Layer, dtype) -> str:
 
 
 def cast_floats(layer: keras.layers.Layer, outputs):
+    """The images (alone, or a dict's "images") in the dtype Keras's conventions
+    give; labels, boxes and masks keep theirs."""
+
     def cast(t):
         target = output_dtype(layer, t.dtype)
         return t if t.dtype.name == target else tf.cast(t, target)
 
-    return tf.nest.map_structure(cast, outputs)
+    if isinstance(outputs, dict):
+        return {**outputs, "images": cast(outputs["images"])}
+    return cast(outputs)
+
+
+def output_spec(layer: keras.layers.Layer, inputs):
+    """`compute_output_spec` of an augmentation layer: the inputs' shapes, the images'
+    dtype by Keras's conventions, other keys' dtypes unchanged."""
+
+    def spec(t, dtype=None):
+        return keras.KerasTensor(
+            t.shape, dtype=dtype or t.dtype, ragged=getattr(t, "ragged", False)
+        )
+
+    if isinstance(inputs, dict):
+        out = {k: tf.nest.map_structure(spec, v) for k, v in inputs.items()}
+        out["images"] = spec(inputs["images"], output_dtype(layer, inputs["images"].dtype))
+        return out
+    return spec(inputs, output_dtype(layer, inputs.dtype))

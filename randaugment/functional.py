@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
 from randaugment import _arguments as args
 from randaugment._apply import apply_plan
-from randaugment._images import augment, check_images
 from randaugment._plan import draw_plan
 from randaugment._ranges import check_ranges, specs_for
+from randaugment._targets import (
+    augment_inputs,
+    check_box_format,
+    check_mask_fill_value,
+    passthrough,
+)
 from randaugment.ops._common import in_xla_context
 from randaugment.ops._geometric import MAX_FIXED_POINT_SIDE
 from randaugment.table import DEFAULT_OPS
@@ -47,7 +52,7 @@ def validate_arguments(
 def check_fixed_point_size(specs, images, interpolation) -> None:
     """Refuses nearest geometric ops on images beyond the fixed-point warp's limit
     (known from the static shape; unknown sizes are not checked)."""
-    shape = images.shape
+    shape = tf.TensorShape(images.shape)
     side = max((d for d in shape[-3:-1] if d is not None), default=0) if shape.rank else 0
     geometric = [s.name for s in specs if s.family == "geometric"]
     if geometric and interpolation == "nearest" and side > MAX_FIXED_POINT_SIDE:
@@ -87,7 +92,9 @@ def rand_augment(
     method: str = "auto",
     check_numerics: bool = False,
     ranges: str | None = None,
-) -> tf.Tensor:
+    bounding_box_format: str | None = None,
+    mask_fill_value: float = 0,
+):
     """Applies RandAugment to a batch of images, drawing the ops per image.
 
     Each image gets its own `num_ops` ops, drawn uniformly with replacement from `ops`,
@@ -192,17 +199,18 @@ def rand_augment(
     )
     args.check_bool("check_numerics", check_numerics)
     specs = specs_for(ops, check_ranges(ranges))
-    if not isinstance(images, tf.RaggedTensor):
+    box_format = check_box_format(bounding_box_format)
+    mask_fill_value = check_mask_fill_value(mask_fill_value)
+    if not isinstance(images, (tf.RaggedTensor, Mapping)):
         images = tf.convert_to_tensor(images)
-    check_fixed_point_size(specs, images, interpolation)
+    check_fixed_point_size(specs, _images_of(images), interpolation)
 
     def zero(value):  # known to be 0 at trace time (tensors are not)
         return isinstance(value, float) and value == 0.0
 
     nothing = num_ops == 0 or zero(rate) or (zero(magnitude) and zero(magnitude_stddev))
-    if nothing and not isinstance(images, tf.RaggedTensor):
-        check_images(images, value_range)  # checked like any call, then returned as given
-        return tf.identity(images)
+    if nothing:
+        return passthrough(images, value_range, box_format, mask_fill_value)
     method = resolve_method(method)
     seed = args.as_seed(seed)
     magnitude, magnitude_stddev, rate = (
@@ -221,7 +229,17 @@ def rand_augment(
             checked_seed, batch_size, num_ops, len(specs), magnitude, magnitude_stddev, rate
         )
 
-    def apply(levels, plan):
-        return apply_plan(levels, plan, specs, fill_value, interpolation, method)
+    def apply(levels, plan, targets=None):
+        return apply_plan(levels, plan, specs, fill_value, interpolation, method, targets)
 
-    return augment(images, value_range, draw, apply, check_numerics)
+    return augment_inputs(
+        images, value_range, draw, apply, check_numerics, box_format, mask_fill_value
+    )
+
+
+def _images_of(inputs):
+    """The images of an input: itself, or a dict's "images" (checked later)."""
+    if isinstance(inputs, Mapping):
+        images = inputs.get("images")
+        return images if hasattr(images, "shape") else tf.zeros([0, 0, 0, 3])
+    return inputs

@@ -8,6 +8,7 @@ import numpy as np
 from randaugment import _keras
 from randaugment._arguments import is_tensor_like
 from randaugment._ranges import check_ranges
+from randaugment._targets import check_box_format, check_mask_fill_value
 from randaugment.functional import rand_augment, validate_arguments
 from randaugment.table import DEFAULT_OPS, GEOMETRIC_OPS
 
@@ -73,7 +74,7 @@ class AugmentationLayer(keras.layers.Layer):
         return _keras.cast_floats(self, outputs)
 
     def compute_output_spec(self, inputs, training=True):
-        return keras.KerasTensor(inputs.shape, dtype=_keras.output_dtype(self, inputs.dtype))
+        return _keras.output_spec(self, inputs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -132,6 +133,12 @@ class RandAugment(AugmentationLayer):
         interpolation: "nearest" (default) or "bilinear".
         ranges: the ops' parameter ranges: None (this library's table) or a name in
             `randaugment.RANGES` (e.g. "timm" for timm's level mapping).
+        bounding_box_format: the format of the boxes of a dict input (one of Keras's:
+            "xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", ...);
+            needed when the input has "bounding_boxes". See "Boxes and masks" in
+            `docs/usage.md`.
+        mask_fill_value: the class id of mask pixels that geometric ops uncover
+            (default 0; many segmentation datasets use an ignore id such as 255).
         seed: int or None. Every call takes a new per-call seed from the layer's
             seed state (a counter keyed by `seed`, or by a random key when None), so
             every batch gets new draws. The state (`seed_state`) is saved with the
@@ -169,9 +176,13 @@ class RandAugment(AugmentationLayer):
         seed=None,
         augmentations_per_image=_UNSET,
         ranges=None,
+        bounding_box_format=None,
+        mask_fill_value=0,
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
+        self.bounding_box_format = check_box_format(bounding_box_format)
+        self.mask_fill_value = check_mask_fill_value(mask_fill_value)
         if num_ops is not _UNSET and augmentations_per_image is not _UNSET:
             raise ValueError(
                 "Give either `num_ops` or its keras-cv alias `augmentations_per_image`, "
@@ -238,6 +249,8 @@ class RandAugment(AugmentationLayer):
             interpolation=self.interpolation,
             seed=seed,
             ranges=self.ranges,
+            bounding_box_format=self.bounding_box_format,
+            mask_fill_value=self.mask_fill_value,
         )
 
     def get_config(self):
@@ -254,6 +267,8 @@ class RandAugment(AugmentationLayer):
                 "fill_value": self.fill_value,
                 "interpolation": self.interpolation,
                 "ranges": self.ranges,
+                "bounding_box_format": self.bounding_box_format,
+                "mask_fill_value": self.mask_fill_value,
             }
         )
         return config

@@ -10,7 +10,7 @@ records (`randaugment.RANGES`), with the numbers of torchvision's implementation
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
@@ -24,7 +24,8 @@ from randaugment._plan import (
     draw_trivial_plan,
 )
 from randaugment._ranges import specs_for
-from randaugment.functional import check_fixed_point_size, resolve_method
+from randaugment._targets import augment_inputs, check_box_format, check_mask_fill_value
+from randaugment.functional import _images_of, check_fixed_point_size, resolve_method
 
 # -- the op lists and policies, as data ------------------------------------------------
 
@@ -163,7 +164,7 @@ def _common(images, value_range, fill_value, interpolation, method, check_numeri
     args.check_interpolation(interpolation)
     args.check_method(method)
     args.check_bool("check_numerics", check_numerics)
-    if not isinstance(images, tf.RaggedTensor):
+    if not isinstance(images, (tf.RaggedTensor, Mapping)):
         images = tf.convert_to_tensor(images)
     return images, value_range, fill_value
 
@@ -177,15 +178,31 @@ def _check_int(name: str, value, low: int, high: int | None = None) -> int:
     return value
 
 
-def _run(images, specs, value_range, fill_value, interpolation, method, check_numerics, draw):
-    """Draws with `draw(seed, batch_size)` and runs the plan on the engine."""
-    check_fixed_point_size(specs, images, interpolation)
+def _run(
+    images,
+    specs,
+    value_range,
+    fill_value,
+    interpolation,
+    method,
+    check_numerics,
+    draw,
+    bounding_box_format=None,
+    mask_fill_value=0,
+):
+    """Draws with `draw(batch_size)` and runs the plan on the engine; images alone or
+    Keras's dict with boxes and masks."""
+    check_fixed_point_size(specs, _images_of(images), interpolation)
     method = resolve_method(method)
+    box_format = check_box_format(bounding_box_format)
+    mask_fill_value = check_mask_fill_value(mask_fill_value)
 
-    def apply(levels, plan):
-        return apply_plan(levels, plan, specs, fill_value, interpolation, method)
+    def apply(levels, plan, targets=None):
+        return apply_plan(levels, plan, specs, fill_value, interpolation, method, targets)
 
-    return augment(images, value_range, draw, apply, check_numerics), method
+    return augment_inputs(
+        images, value_range, draw, apply, check_numerics, box_format, mask_fill_value
+    )
 
 
 # -- TrivialAugment ------------------------------------------------------------------
@@ -209,7 +226,9 @@ def trivial_augment(
     seed=None,
     method: str = "auto",
     check_numerics: bool = False,
-) -> tf.Tensor:
+    bounding_box_format: str | None = None,
+    mask_fill_value: float = 0,
+):
     """TrivialAugment (Mueller and Hutter, 2021), the "wide" variant, per image.
 
     Each image draws one op uniformly from `ops` and one magnitude uniformly from
@@ -225,8 +244,9 @@ def trivial_augment(
         num_magnitude_bins: bins of the magnitude (torchvision's default 31).
         ops: the ops to draw from; default `TRIVIAL_AUGMENT_OPS` (torchvision's 14,
             identity included).
-        value_range, fill_value, interpolation, seed, method, check_numerics: as
-            `rand_augment`.
+        value_range, fill_value, interpolation, seed, method, check_numerics,
+            bounding_box_format, mask_fill_value: as `rand_augment` (boxes and masks
+            in Keras's dict format follow the geometric ops).
 
     Returns:
         The augmented images, same shape and dtype as `images`.
@@ -248,10 +268,18 @@ def trivial_augment(
     def draw(batch_size):
         return draw_trivial_plan(seed, batch_size, len(specs), bins)
 
-    out, _ = _run(
-        images, specs, value_range, fill_value, interpolation, method, check_numerics, draw
+    return _run(
+        images,
+        specs,
+        value_range,
+        fill_value,
+        interpolation,
+        method,
+        check_numerics,
+        draw,
+        bounding_box_format,
+        mask_fill_value,
     )
-    return out
 
 
 # -- AutoAugment ---------------------------------------------------------------------
@@ -307,7 +335,9 @@ def auto_augment(
     seed=None,
     method: str = "auto",
     check_numerics: bool = False,
-) -> tf.Tensor:
+    bounding_box_format: str | None = None,
+    mask_fill_value: float = 0,
+):
     """AutoAugment (Cubuk et al., 2019) with a learned policy, per image.
 
     Each image draws one sub-policy uniformly; each of the sub-policy's two ops applies
@@ -320,8 +350,9 @@ def auto_augment(
         policy: "imagenet", "cifar10" or "svhn" (the papers' policies, as torchvision
             writes them: `AUTO_AUGMENT_POLICIES`), or your own list of sub-policies,
             each a list of `(op, probability, magnitude bin in 0..9 or None)`.
-        value_range, fill_value, interpolation, seed, method, check_numerics: as
-            `rand_augment`.
+        value_range, fill_value, interpolation, seed, method, check_numerics,
+            bounding_box_format, mask_fill_value: as `rand_augment` (boxes and masks
+            in Keras's dict format follow the geometric ops).
 
     Returns:
         The augmented images, same shape and dtype as `images`.
@@ -351,10 +382,18 @@ def auto_augment(
         )
         return plan
 
-    out, _ = _run(
-        images, specs, value_range, fill_value, interpolation, method, check_numerics, draw
+    return _run(
+        images,
+        specs,
+        value_range,
+        fill_value,
+        interpolation,
+        method,
+        check_numerics,
+        draw,
+        bounding_box_format,
+        mask_fill_value,
     )
-    return out
 
 
 # -- AugMix ----------------------------------------------------------------------------
@@ -456,6 +495,12 @@ def aug_mix(
         >>> aug_mix(images, severity=3, width=3, seed=0).shape
         TensorShape([4, 32, 32, 3])
     """
+    if isinstance(images, Mapping):
+        raise TypeError(
+            "aug_mix takes images only: it blends several augmented copies of each image, "
+            "which boxes and masks cannot follow. Received: a dict with keys "
+            f"{sorted(images)}"
+        )
     images, value_range, fill_value = _common(
         images, value_range, fill_value, interpolation, method, check_numerics
     )

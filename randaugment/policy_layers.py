@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 
 from randaugment import _arguments as args
+from randaugment._targets import check_box_format, check_mask_fill_value
 from randaugment.layer import AugmentationLayer
 from randaugment.policies import (
     AUTO_AUGMENT_POLICIES,
@@ -24,6 +25,17 @@ from randaugment.policies import (
 
 class _PolicyLayer(AugmentationLayer):
     """The arguments every policy shares with `rand_augment`."""
+
+    def _targets_config(self, bounding_box_format, mask_fill_value):
+        """Boxes and masks (Keras's dict format) for the policies that move them."""
+        self.bounding_box_format = check_box_format(bounding_box_format)
+        self.mask_fill_value = check_mask_fill_value(mask_fill_value)
+
+    def _targets(self) -> dict:
+        return {
+            "bounding_box_format": self.bounding_box_format,
+            "mask_fill_value": self.mask_fill_value,
+        }
 
     def __init__(
         self,
@@ -63,6 +75,8 @@ class TrivialAugment(_PolicyLayer):
         num_magnitude_bins: bins of the magnitude (default 31, torchvision's).
         ops: op names to draw from; default torchvision's 14
             (`randaugment.TRIVIAL_AUGMENT_OPS`).
+        bounding_box_format, mask_fill_value: for Keras's dict inputs with boxes and
+            masks, as `RandAugment`.
         value_range, fill_value, interpolation: as `RandAugment`.
         seed: int or None, as `RandAugment`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
@@ -75,10 +89,18 @@ class TrivialAugment(_PolicyLayer):
         TensorShape([2, 32, 32, 3])
     """
 
-    def __init__(self, num_magnitude_bins=31, ops=None, **kwargs):
+    def __init__(
+        self,
+        num_magnitude_bins=31,
+        ops=None,
+        bounding_box_format=None,
+        mask_fill_value=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.num_magnitude_bins, drawn = check_trivial_arguments(num_magnitude_bins, ops)
         self.ops = None if ops is None else list(drawn)
+        self._targets_config(bounding_box_format, mask_fill_value)
 
     def augment(self, inputs, seed):
         return trivial_augment(
@@ -87,11 +109,14 @@ class TrivialAugment(_PolicyLayer):
             ops=self.ops,
             seed=seed,
             **self._common(),
+            **self._targets(),
         )
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_magnitude_bins": self.num_magnitude_bins, "ops": self.ops})
+        config.update(
+            {"num_magnitude_bins": self.num_magnitude_bins, "ops": self.ops, **self._targets()}
+        )
         return config
 
 
@@ -106,6 +131,8 @@ class AutoAugment(_PolicyLayer):
     Args:
         policy: "imagenet" (default), "cifar10", "svhn", or a list of sub-policies
             `[(op, probability, magnitude bin 0..9 or None), ...]`.
+        bounding_box_format, mask_fill_value: for Keras's dict inputs with boxes and
+            masks, as `RandAugment`.
         value_range, fill_value, interpolation: as `RandAugment`.
         seed: int or None, as `RandAugment`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
@@ -118,8 +145,9 @@ class AutoAugment(_PolicyLayer):
         TensorShape([2, 32, 32, 3])
     """
 
-    def __init__(self, policy="imagenet", **kwargs):
+    def __init__(self, policy="imagenet", bounding_box_format=None, mask_fill_value=0, **kwargs):
         super().__init__(**kwargs)
+        self._targets_config(bounding_box_format, mask_fill_value)
         _policy_tables(policy)  # checked now
         if isinstance(policy, str):
             self.policy = policy
@@ -127,11 +155,13 @@ class AutoAugment(_PolicyLayer):
             self.policy = [[list(step) for step in sub] for sub in policy]
 
     def augment(self, inputs, seed):
-        return auto_augment(inputs, policy=self.policy, seed=seed, **self._common())
+        return auto_augment(
+            inputs, policy=self.policy, seed=seed, **self._common(), **self._targets()
+        )
 
     def get_config(self):
         config = super().get_config()
-        config["policy"] = self.policy
+        config.update({"policy": self.policy, **self._targets()})
         return config
 
 

@@ -122,6 +122,29 @@ def test_samples_picture_is_current(tmp_path):
     )
 
 
+def test_boxes_and_masks_picture_is_current():
+    """docs/images/boxes_and_masks.png holds what `rand_augment` does today (the tiles;
+    the text above them depends on the font)."""
+    spec = importlib.util.spec_from_file_location("gen_boxes", DOCS / "gen_boxes_picture.py")
+    boxes_gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(boxes_gen)
+    fresh = np.asarray(boxes_gen.picture())
+    committed = np.asarray(Image.open(boxes_gen.OUT).convert("RGB"))
+    assert committed.shape == fresh.shape
+    per_row = (boxes_gen.COPIES + 1) // 2
+    size, pad, label = boxes_gen.SIZE, boxes_gen.PAD, boxes_gen.LABEL
+    for k in range(boxes_gen.COPIES + 1):
+        row, col = divmod(k, per_row)
+        x = pad + col * (size + pad)
+        y = pad + row * (size + label + pad) + label
+        np.testing.assert_array_equal(
+            committed[y : y + size, x : x + size],
+            fresh[y : y + size, x : x + size],
+            err_msg=f"tile {k} of docs/images/boxes_and_masks.png is stale: run "
+            "python docs/gen_boxes_picture.py",
+        )
+
+
 # -- (b) every code block runs ----------------------------------------------------------
 
 
