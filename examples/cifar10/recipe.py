@@ -75,6 +75,9 @@ PRESETS: dict[str, dict] = {
 }
 
 
+ARM_KEYS = ("num_ops", "magnitude")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """What every arm of a run shares. ``steps_per_epoch`` ``None``: one pass."""
@@ -97,10 +100,25 @@ class Recipe:
     @classmethod
     def from_args(cls, args) -> Recipe:
         """The recipe of parsed and resolved CLI arguments."""
-        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+        fields = dataclasses.fields(cls)
+        return cls(**{f.name: getattr(args, f.name) for f in fields if hasattr(args, f.name)})
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def shared_dict(self) -> dict:
+        """What every arm shares: everything but RandAugment's N and M (those belong
+        to the randaugment arm, see :meth:`arm_params`), so that an arm can be added to
+        a run, or trained before N and M are chosen, without touching the others."""
+        return {k: v for k, v in self.to_dict().items() if k not in ARM_KEYS}
+
+    def arm_params(self, arm: str) -> dict:
+        """The settings only ``arm`` uses (``{}`` for base and simple)."""
+        if arm == "randaugment":
+            return {"num_ops": self.num_ops, "magnitude": self.magnitude}
+        if arm == "augmix":
+            return dict(pipelines.AUGMIX_OPTIONS)
+        return {}
 
     def steps(self, num_examples: int) -> int:
         """Steps per epoch for ``num_examples`` training images."""

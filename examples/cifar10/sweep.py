@@ -54,6 +54,21 @@ def _floats(text: str, name: str) -> tuple[float, ...]:
     return values
 
 
+def _point(text: str) -> tuple[int, float]:
+    try:
+        n, m = text.split(":")
+        n, m = int(n), float(m)
+    except ValueError:
+        raise SystemExit(
+            f"--points: expected N:magnitude pairs. Received: points item {text!r}"
+        ) from None
+    if n < 1 or not 0.0 <= m <= 1.0:
+        raise SystemExit(
+            f"--points: N >= 1 and magnitude in [0, 1]. Received: points item {text!r}"
+        )
+    return n, m
+
+
 def point_name(num_ops: int | None, magnitude: float | None) -> str:
     """``base`` for the reference, else e.g. ``n2_m0.5``."""
     return "base" if num_ops is None else f"n{num_ops}_m{magnitude:g}"
@@ -80,6 +95,11 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5000,
         help="the last N training images are the validation set (default: 5000)",
+    )
+    p.add_argument(
+        "--points",
+        help="explicit (N, magnitude) points in this order, e.g. 2:0.5,1:0.5 (instead of the "
+        "grid of --num-ops and --magnitudes)",
     )
     p.add_argument("--seed", type=int, default=0, help="initial weights, order, draws (default 0)")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
@@ -148,7 +168,11 @@ def run(args: argparse.Namespace) -> dict:
             )
     setup_path.write_text(json.dumps(setup, indent=2) + "\n")
 
-    points = [(None, None)] + [(n, m) for n in num_ops for m in magnitudes]
+    if args.points:
+        grid = [_point(text) for text in args.points.split(",")]
+    else:
+        grid = [(n, m) for n in num_ops for m in magnitudes]
+    points = [(None, None)] + grid
     start = time.perf_counter()
     for i, (n, m) in enumerate(points, 1):
         name = point_name(n, m)
@@ -240,9 +264,7 @@ def markdown(summary: dict) -> str:
         "|---|" + "---:|" * len(ms),
     ]
     for n in ns:
-        cells = [
-            f"{100 * by[(n, m)]['holdout_accuracy']:.2f}" if (n, m) in by else "" for m in ms
-        ]
+        cells = [f"{100 * by[(n, m)]['holdout_accuracy']:.2f}" if (n, m) in by else "" for m in ms]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     if summary["base"] is not None:
         lines += ["", f"base (crop and flip, no RandAugment): {100 * summary['base']:.2f}%."]
@@ -276,10 +298,14 @@ def chart(summary: dict, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     grid = [p for p in summary["points"] if p["num_ops"] is not None]
     for n in sorted({p["num_ops"] for p in grid}):
-        pts = sorted((p["magnitude"], 100 * p["holdout_accuracy"]) for p in grid if p["num_ops"] == n)
+        pts = sorted(
+            (p["magnitude"], 100 * p["holdout_accuracy"]) for p in grid if p["num_ops"] == n
+        )
         ax.plot([a for a, _ in pts], [b for _, b in pts], marker="o", label=f"RandAugment N={n}")
     if summary["base"] is not None:
-        ax.axhline(100 * summary["base"], color="gray", linestyle="--", label="base (no RandAugment)")
+        ax.axhline(
+            100 * summary["base"], color="gray", linestyle="--", label="base (no RandAugment)"
+        )
     ax.set_xlabel("magnitude")
     ax.set_ylabel(f"held-out accuracy (%), {summary['setup']['holdout']} images")
     ax.set_title(f"RandAugment sweep, {summary['setup']['recipe']['model']}")

@@ -145,7 +145,9 @@ def make_optimizer(
     elif schedule == "constant":
         rate = learning_rate
     else:
-        raise ValueError(f"schedule must be 'constant' or 'cosine'. Received: schedule={schedule!r}")
+        raise ValueError(
+            f"schedule must be 'constant' or 'cosine'. Received: schedule={schedule!r}"
+        )
     if name == "adam":
         if weight_decay:
             raise ValueError(
