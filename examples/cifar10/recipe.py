@@ -55,7 +55,9 @@ PRESETS: dict[str, dict] = {
     # pad 4 + crop + flip for every arm, SGD with Nesterov momentum 0.9, L2 weight
     # decay 5e-4, batch 128, peak learning rate 0.1 with a cosine decay after a half-epoch
     # linear warm-up; a ResNet-8 for 7 epochs instead of a Wide-ResNet for 100-200.
-    # N and M chosen by the sweep on a held-out split (examples/results/sweep/).
+    # N=2, magnitude 0.5 for now: the middle of the sweep's grid and the calibration
+    # run's setting; to be replaced by the sweep's choice on the held-out split
+    # (examples/results/sweep/) once it has run to the end.
     "paper": {
         "model": "resnet8",
         "image_size": 32,

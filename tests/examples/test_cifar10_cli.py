@@ -226,19 +226,31 @@ def _weights(path):
     return [w for w in keras.saving.load_model(path).get_weights()]
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_arms_share_initial_weights_and_arms_can_be_added(
     cifar_files, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setattr(keras.Model, "fit", _FakeFit(), raising=True)
     kw = dict(corruptions="saturate")
-    first = argv(cifar_files, tmp_path, "--arms", "base", "--seeds", "0,1", "--no-validation", **kw)
+    fast = ("--severities", "1")
+    first = argv(
+        cifar_files, tmp_path, "--arms", "base", "--seeds", "0,1", "--no-validation", *fast, **kw
+    )
     assert cli.main(first) == 0
     initial = tmp_path / "seed_0" / "initial.weights.h5"
     stamp = initial.stat().st_mtime_ns
     # A later invocation adds an arm: it reuses seed 0's saved initial weights, keeps
     # the base results, and the report has both arms.
     second = argv(
-        cifar_files, tmp_path, "--arms", "base,simple", "--seeds", "0,1", "--no-validation", **kw
+        cifar_files,
+        tmp_path,
+        "--arms",
+        "base,simple",
+        "--seeds",
+        "0,1",
+        "--no-validation",
+        *fast,
+        **kw,
     )
     assert cli.main(second) == 0
     assert "seed 0, base: result exists, kept" in capsys.readouterr().out
@@ -260,7 +272,7 @@ def test_arms_share_initial_weights_and_arms_can_be_added(
     seed1 = _weights(tmp_path / "seed_1" / "base" / "model.keras")
     assert any(not np.array_equal(a, b) for a, b in zip(fresh.get_weights(), seed1, strict=True))
     # Another recipe in the same folder is refused, naming what differs.
-    third = argv(cifar_files, tmp_path, "--arms", "randaugment", "--epochs", "3", **kw)
+    third = argv(cifar_files, tmp_path, "--arms", "randaugment", "--epochs", "3", *fast, **kw)
     assert cli.main(third) == 2
     assert "Received: recipe=" in capsys.readouterr().err
 
@@ -405,10 +417,11 @@ def test_whole_cli_two_seeds_all_corruptions(cifar_files, tmp_path):
     assert "all 19 available corruptions" in text
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_train_only_then_evaluate(cifar_files, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(keras.Model, "fit", _FakeFit(), raising=True)
     kw = dict(corruptions="saturate")
-    ra = ("--arms", "randaugment", "--no-validation", "--magnitude", "0.3")
+    ra = ("--arms", "randaugment", "--no-validation", "--magnitude", "0.3", "--severities", "1")
     assert cli.main(argv(cifar_files, tmp_path, *ra, "--train-only", **kw)) == 0
     folder = tmp_path / "seed_0" / "randaugment"
     assert (folder / "train.json").is_file() and (folder / "model.keras").is_file()
@@ -422,8 +435,9 @@ def test_train_only_then_evaluate(cifar_files, tmp_path, monkeypatch, capsys):
     assert "N=2, magnitude 0.3" in (tmp_path / "results.md").read_text()
     # Another magnitude for another seed of the same arm is refused before training.
     other = argv(
-        cifar_files, tmp_path, "--arms", "randaugment", "--seeds", "1", "--magnitude", "0.7", **kw
-    )
+        cifar_files, tmp_path, "--arms", "randaugment", "--seeds", "1", "--magnitude", "0.7",
+        "--severities", "1", **kw,
+    )  # fmt: skip
     assert cli.main(other) == 2
     assert "Received: {'num_ops': 2, 'magnitude': 0.7}" in capsys.readouterr().err
     assert not (tmp_path / "seed_1" / "randaugment").exists()
