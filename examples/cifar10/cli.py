@@ -27,8 +27,8 @@ crop and flip); augmix = the library's aug_mix after the crop and flip (only whe
 randaugment.aug_mix exists).
 
 Presets: paper = the RandAugment and AugMix papers' CIFAR recipe at CPU scale (ResNet-8,
-7 epochs, SGD + Nesterov, weight decay 5e-4, cosine with warm-up, crop + flip; about
-30 minutes per seed for three arms on 2 free cores); keras-io = ResNet50V2
+7 epochs, SGD + Nesterov, weight decay 5e-4, cosine with warm-up, crop + flip; measured
+times in examples/README.md); keras-io = ResNet50V2
 (weights=None) at 72x72 for 1 epoch with Adam, the published keras.io setting (hours on
 a CPU); cpu = the first CPU run of this example (ResNet-14, 5 epochs, Adam, no crop).
 Any flag given overrides the preset.
@@ -37,7 +37,8 @@ Any flag given overrides the preset.
 EPILOG = """\
 outputs (in --output-dir): results.json, results.md, accuracy_per_corruption.png,
 difference_per_corruption.png, history.png, samples_<arm>.png, run.json, and per seed
-seed_<s>/initial.weights.h5 and seed_<s>/<arm>/{result.json,model.keras,samples.png}.
+seed_<s>/initial.weights.h5 and seed_<s>/<arm>/{train.json,result.json,model.keras,
+samples.png}.
 A (seed, arm) whose result.json exists is kept, not retrained: rerun with more --seeds or
 --arms to extend a run (the recipe must be the same; run.json is checked), or with
 --report-only to rewrite the report.

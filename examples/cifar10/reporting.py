@@ -172,10 +172,10 @@ def _recipe_line(cfg: dict) -> str:
     params = f", {cfg['parameters']:,} parameters" if cfg.get("parameters") else ""
     return (
         f"- Recipe (preset `{cfg['preset']}`): {r['model']}{params} at "
-        f"{r['image_size']}x{r['image_size']}, {r['epochs']} epochs, batch {r['batch_size']}, "
+        f"{r['image_size']}x{r['image_size']}, {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}, batch {r['batch_size']}, "
         f"{opt}, {sched}; {base}; {cfg['train_examples']} training images. Within a seed "
         "every arm starts from the same saved initial weights and reads the same images in "
-        "the same order with the same crops and flips."
+        "the same order" + (" with the same crops and flips." if r["base_augmentation"] else ".")
     )
 
 
