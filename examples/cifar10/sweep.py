@@ -258,11 +258,14 @@ def markdown(summary: dict) -> str:
         f"base augmentation {'pad 4 + crop + flip' if r['base_augmentation'] else 'none'}; "
         f"seed {setup['seed']}, the same initial weights for every point.",
         "",
-        "Held-out accuracy (%), RandAugment N (rows) by magnitude (columns):",
-        "",
-        "| N \\ magnitude | " + " | ".join(f"{m:g}" for m in ms) + " |",
-        "|---|" + "---:|" * len(ms),
     ]
+    if grid:
+        lines += [
+            "Held-out accuracy (%), RandAugment N (rows) by magnitude (columns):",
+            "",
+            "| N \\ magnitude | " + " | ".join(f"{m:g}" for m in ms) + " |",
+            "|---|" + "---:|" * len(ms),
+        ]
     for n in ns:
         cells = [f"{100 * by[(n, m)]['holdout_accuracy']:.2f}" if (n, m) in by else "" for m in ms]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")

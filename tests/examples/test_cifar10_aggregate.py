@@ -151,3 +151,59 @@ def test_markdown_cells_by_hand(run_dir):
         "history.png",
     ):
         assert (run_dir / name).is_file(), name
+
+
+def test_sweep_summary_by_hand(tmp_path):
+    from examples.cifar10 import sweep
+
+    setup = {
+        "recipe": {
+            "model": "tiny",
+            "epochs": 2,
+            "batch_size": 8,
+            "optimizer": "sgd",
+            "learning_rate": 0.1,
+            "schedule": "cosine",
+            "warmup_epochs": 0.5,
+            "weight_decay": 5e-4,
+            "base_augmentation": True,
+        },
+        "seed": 0,
+        "holdout": 5000,
+        "train_examples": 45000,
+        "data": "hand-made",
+    }
+    points = [
+        (None, None, 0.70),
+        (1, 0.3, 0.72),
+        (2, 0.5, 0.74),
+        (2, 0.3, 0.73),
+    ]
+    (tmp_path / "points").mkdir()
+    (tmp_path / "setup.json").write_text(json.dumps(setup))
+    for n, m, acc in points:
+        name = sweep.point_name(n, m)
+        record = {
+            "name": name,
+            "num_ops": n,
+            "magnitude": m,
+            "holdout_accuracy": acc,
+            "train_accuracy_last_epoch": acc - 0.01,
+            "history": {},
+            "train_seconds": 1.0,
+        }
+        (tmp_path / "points" / f"{name}.json").write_text(json.dumps(record))
+    summary = sweep.write_report(tmp_path)
+    assert summary["base"] == 0.70
+    assert summary["best"] == {"name": "n2_m0.5", "num_ops": 2, "magnitude": 0.5,
+                               "holdout_accuracy": 0.74}  # fmt: skip
+    # sqrt(0.74 * 0.26 / 5000) = 0.0062
+    assert summary["binomial_standard_error_of_best"] == pytest.approx(0.0062032, abs=1e-6)
+    text = (tmp_path / "sweep.md").read_text()
+    assert "| 2 | 73.00 | 74.00 |" in text and "| 1 | 72.00 |  |" in text
+    assert "Best: N=2, magnitude 0.5, 74.00%" in text
+    assert (tmp_path / "sweep.png").is_file()
+    with pytest.raises(SystemExit, match="Received: points item '2-0.5'"):
+        sweep._point("2-0.5")
+    with pytest.raises(SystemExit, match="Received: magnitudes='0.3,2'"):
+        sweep._floats("0.3,2", "magnitudes")
