@@ -278,7 +278,12 @@ def markdown(summary: dict) -> str:
             f"Best: N={b['num_ops']}, magnitude {b['magnitude']:g}, "
             f"{100 * b['holdout_accuracy']:.2f}% (binomial standard error of one score on "
             f"{setup['holdout']} images: {100 * summary['binomial_standard_error_of_best']:.2f} "
-            "points; one seed, so training noise comes on top).",
+            "points; one seed, so training noise comes on top)."
+            + (
+                f" No RandAugment point is above base ({100 * summary['base']:.2f}%)."
+                if summary["base"] is not None and summary["base"] >= b["holdout_accuracy"]
+                else ""
+            ),
         ]
     lines += [
         "",
