@@ -188,7 +188,12 @@ class GeneratedSource:
     kind = "generated"
 
     def __init__(
-        self, x_test: np.ndarray, y_test: np.ndarray, seed: int = 0, limit: int | None = None
+        self,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        seed: int = 0,
+        limit: int | None = None,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         from examples.cifar10 import corruptions, make_cifar10c
 
@@ -197,6 +202,11 @@ class GeneratedSource:
         self.x = np.ascontiguousarray(x_test[:stop])
         self.y = np.asarray(y_test[:stop], dtype=np.int64)
         self.seed = seed
+        # Generated blocks are saved here (one <name>.npy of all severities, as
+        # make_cifar10c writes it) and read back by later arms and seeds.
+        self.cache = (
+            None if cache_dir is None else Path(cache_dir) / f"seed{seed}_first{len(self.x)}"
+        )
         registry = corruptions.CORRUPTIONS
         self.available = tuple(
             n for n in ALL_CORRUPTIONS if n in registry and registry[n].available
@@ -212,11 +222,25 @@ class GeneratedSource:
     def describe(self) -> str:
         return f"generated locally (examples.cifar10.corruptions, seed {self.seed})"
 
+    def _generate(self, name: str) -> np.ndarray:
+        if self.cache is None:
+            return self.corrupt_all(self.x, name, self.seed)
+        path = self.cache / f"{name}.npy"
+        if path.is_file():
+            return np.load(path, allow_pickle=False)
+        images = self.corrupt_all(self.x, name, self.seed)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache / f".{name}.npy.partial"
+        with open(tmp, "wb") as fh:
+            np.save(fh, images)
+        os.replace(tmp, path)
+        return images
+
     def load(self, name: str, severity: int) -> Block:
         _check(name, severity)
         if self._cached is None or self._cached[0] != name:
             self._cached = None  # free the previous corruption first
-            self._cached = (name, self.corrupt_all(self.x, name, self.seed))
+            self._cached = (name, self._generate(name))
         n = len(self.x)
         images = self._cached[1][(severity - 1) * n : severity * n]
         return Block(images, self.y.copy(), self.describe())
@@ -232,6 +256,7 @@ def open_sources(
     limit: int | None,
     names: tuple[str, ...] = ALL_CORRUPTIONS,
     tfds_data_dir: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> dict[str, FolderSource | TfdsSource | GeneratedSource]:
     """Pick a source for each requested corruption.
 
@@ -245,6 +270,8 @@ def open_sources(
         limit: evaluate the first ``limit`` images of each severity.
         names: the corruptions wanted.
         tfds_data_dir: tfds' data folder.
+        cache_dir: where generated corruptions are saved and read back (``None``:
+            generate on every request).
 
     Returns:
         ``{corruption: source}``; corruptions no source provides are left out.
@@ -274,7 +301,7 @@ def open_sources(
     missing = [n for n in names if n not in chosen]
     if missing:
         try:
-            generated = GeneratedSource(x_test, y_test, seed, limit)
+            generated = GeneratedSource(x_test, y_test, seed, limit, cache_dir)
         except ImportError:
             if kind == "generate":
                 raise

@@ -1,4 +1,5 @@
-"""Command line: train both pipelines, evaluate on CIFAR-10 and CIFAR-10-C, write the report."""
+"""Command line: train every arm for every seed, evaluate on CIFAR-10 and CIFAR-10-C,
+aggregate over seeds and write the report."""
 
 from __future__ import annotations
 
@@ -11,47 +12,52 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-PRESETS: dict[str, dict] = {
-    # The published keras.io run.
-    "keras-io": {
-        "model": "resnet50v2",
-        "image_size": 72,
-        "epochs": 1,
-        "train_subset": None,
-        "eval_subset": None,
-        "learning_rate": 1e-3,
-    },
-    # Chosen by measurement on 2 shared CPU cores (see examples/README.md).
-    "cpu": {
-        "model": "resnet14",
-        "image_size": 32,
-        "epochs": 5,
-        "train_subset": None,
-        "eval_subset": 2000,
-        "learning_rate": 1e-3,
-    },
-}
+from examples.cifar10.recipe import PRESETS, Recipe
 
 DESCRIPTION = """\
-Train one network twice from the same initial weights, once with a simple augmentation
-(flip, rotation 0.02, zoom 0.2) and once with RandAugment (this library's rand_augment in
-tf.data), then report clean CIFAR-10 accuracy and CIFAR-10-C accuracy for every available
-corruption and severity, side by side.
+Train one network per augmentation arm, for each seed from the same initial weights,
+then report clean CIFAR-10 accuracy and CIFAR-10-C accuracy for every available
+corruption and severity: mean and standard deviation over the seeds, and each arm minus
+the reference arm (base, or simple when there is no base arm).
 
-Presets: keras-io = ResNet50V2 (weights=None) at 72x72 for 1 epoch, the published
-keras.io setting (hours on a CPU); cpu = a small CIFAR ResNet at 32x32 for a few epochs,
-sized for a 2-core CPU. Any flag given overrides the preset.
+Arms: base = pad 4 + random crop + horizontal flip (the papers' CIFAR base; with
+--no-base-augmentation, no augmentation); randaugment = this library's rand_augment
+(then the crop and flip); simple = keras.io's flip, rotation 0.02, zoom 0.2 (after the
+crop and flip); augmix = the library's aug_mix after the crop and flip (only when
+randaugment.aug_mix exists).
+
+Presets: paper = the RandAugment and AugMix papers' CIFAR recipe at CPU scale (ResNet-8,
+7 epochs, SGD + Nesterov, weight decay 5e-4, cosine with warm-up, crop + flip; measured
+times in examples/README.md); keras-io = ResNet50V2
+(weights=None) at 72x72 for 1 epoch with Adam, the published keras.io setting (hours on
+a CPU); cpu = the first CPU run of this example (ResNet-14, 5 epochs, Adam, no crop).
+Any flag given overrides the preset.
 """
 
 EPILOG = """\
 outputs (in --output-dir): results.json, results.md, accuracy_per_corruption.png,
-samples_simple.png, samples_randaugment.png, histories.json, history.png,
-initial.weights.h5, model_simple.keras, model_randaugment.keras.
+difference_per_corruption.png, history.png, samples_<arm>.png, run.json, and per seed
+seed_<s>/initial.weights.h5 and seed_<s>/<arm>/{train.json,result.json,model.keras,
+samples.png}.
+A (seed, arm) whose result.json exists is kept, not retrained: rerun with more --seeds or
+--arms to extend a run (the recipe must be the same; run.json is checked), or with
+--report-only to rewrite the report.
 
 examples:
-  python -m examples.cifar10 --preset cpu --data-dir /data --output-dir runs/cpu
+  python -m examples.cifar10 --preset paper --seeds 0,1,2 --data-dir /data --output-dir runs/paper
+  python -m examples.cifar10 --preset paper --seeds 0,1,2 --arms augmix --output-dir runs/paper
   python -m examples.cifar10 --preset keras-io --cifar10c-dir /data/CIFAR-10-C
 """
+
+
+def _preset_help() -> str:
+    def show(v):
+        return ",".join(v) if isinstance(v, tuple) else v
+
+    return "; ".join(
+        f"{name}: " + ", ".join(f"{k}={show(v)}" for k, v in values.items())
+        for name, values in PRESETS.items()
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -68,14 +74,20 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        default="cpu",
-        help="starting values for --model, --image-size, --epochs, --train-subset, "
-        "--eval-subset and --learning-rate (default: cpu). "
-        + "; ".join(
-            f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-            for name, values in PRESETS.items()
-        ),
+        default="paper",
+        help="starting values of the flags below (default: paper). " + _preset_help(),
     )
+    run.add_argument(
+        "--arms",
+        help="comma-separated arms to train: base, randaugment, simple, augmix (default: the "
+        "preset's)",
+    )
+    run.add_argument(
+        "--seeds",
+        help="comma-separated seeds; each trains every arm once from its own initial weights "
+        "(default: 0)",
+    )
+    run.add_argument("--seed", type=int, help="one seed (the same as --seeds N)")
     run.add_argument("--model", choices=sorted(MODELS), help="the network (tiny is for tests)")
     run.add_argument("--image-size", type=int, help="model input size; images are resized to it")
     run.add_argument("--epochs", type=int, help="training epochs for each model")
@@ -90,23 +102,25 @@ def parser() -> argparse.ArgumentParser:
         help="batches per epoch (default: one pass over the training images)",
     )
     run.add_argument("--batch-size", type=int, default=128, help="batch size (default: 128)")
-    run.add_argument("--learning-rate", type=float, help="Adam's learning rate")
+    run.add_argument("--optimizer", choices=("adam", "sgd"), help="adam, or sgd (Nesterov 0.9)")
     run.add_argument(
-        "--num-ops", type=int, default=3, help="RandAugment's N, ops per image (default: 3)"
+        "--learning-rate", type=float, help="the constant rate, or the cosine schedule's peak"
+    )
+    run.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
+    run.add_argument(
+        "--warmup-epochs", type=float, help="linear warm-up before the cosine decay, in epochs"
     )
     run.add_argument(
-        "--magnitude",
-        type=float,
-        default=0.8,
-        help="RandAugment's magnitude in [0, 1] (default: 0.8, as keras.io)",
+        "--weight-decay", type=float, help="L2 weight decay added to SGD's gradient (sgd only)"
     )
     run.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="fixes the initial weights, the data order, the augmentation and the "
-        "generated corruptions (default: 0)",
+        "--base-augmentation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pad 4 + random crop + horizontal flip for every arm (paper: on; keras-io, cpu: off)",
     )
+    run.add_argument("--num-ops", type=int, help="RandAugment's N, ops per image")
+    run.add_argument("--magnitude", type=float, help="RandAugment's magnitude in [0, 1]")
     run.add_argument(
         "--validation",
         action=argparse.BooleanOptionalAction,
@@ -117,8 +131,20 @@ def parser() -> argparse.ArgumentParser:
         "--verbose",
         type=int,
         choices=(0, 1, 2),
-        default=1,
-        help="Keras fit verbosity: 1 progress bars (default), 2 one line per epoch, 0 silent",
+        default=0,
+        help="Keras fit verbosity: 0 (default) leaves the log to one line per epoch and a "
+        "short line every 100 steps, 1 adds progress bars, 2 Keras' own epoch lines",
+    )
+    run.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train and save the models (seed_<s>/<arm>/train.json, model.keras) without "
+        "evaluating; a later invocation without it evaluates them without training again",
+    )
+    run.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: aggregate the results already in --output-dir and rewrite the report",
     )
     data = p.add_argument_group("data")
     data.add_argument(
@@ -140,7 +166,14 @@ def parser() -> argparse.ArgumentParser:
         default="auto",
         help="where CIFAR-10-C comes from. auto (default): --cifar10c-dir when given "
         "(corruptions it lacks are generated), else tensorflow_datasets when installed, "
-        "else generated locally from the test set",
+        "else generated locally from the test set (once, cached in "
+        "<output-dir>/cifar10c-generated/)",
+    )
+    data.add_argument(
+        "--cifar10c-seed",
+        type=int,
+        default=0,
+        help="seed of locally generated corruptions, the same for every training seed (default 0)",
     )
     data.add_argument("--tfds-data-dir", help="tensorflow_datasets data folder (tfds source)")
     data.add_argument(
@@ -172,33 +205,105 @@ def parser() -> argparse.ArgumentParser:
         "--save-models",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="save both trained models as .keras files (default: on)",
+        help="save each trained model as seed_<s>/<arm>/model.keras (default: on)",
     )
     return p
 
 
-def resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill the flags left unset from the preset and check the values."""
-    for key, value in PRESETS[args.preset].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.corruptions:
-        args.corruptions = tuple(c.strip() for c in args.corruptions.split(",") if c.strip())
-    else:
-        from examples.cifar10.cifar10c import ALL_CORRUPTIONS
-
-        args.corruptions = ALL_CORRUPTIONS
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    name = flag.lstrip("-").replace("-", "_")
     try:
-        args.severities = tuple(int(s) for s in args.severities.split(",") if s.strip())
+        values = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise SystemExit(f"--severities: expected integers 1..5, got {args.severities!r}") from None
-    if not set(args.severities) <= {1, 2, 3, 4, 5}:
-        raise SystemExit(f"--severities: expected integers 1..5, got {args.severities!r}")
+        raise SystemExit(
+            f"{flag}: expected comma-separated integers. Received: {name}={text!r}"
+        ) from None
+    if len(set(values)) != len(values):
+        raise SystemExit(f"{flag}: values repeat. Received: {name}={text!r}")
+    return values
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the flags left unset from the preset and check the values.
+
+    Raises:
+        SystemExit: a bad value; the message names the flag and echoes the value.
+    """
+    from examples.cifar10.cifar10c import ALL_CORRUPTIONS
+    from examples.cifar10.pipelines import ARMS
+
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    if isinstance(args.arms, str):
+        arms = tuple(a.strip() for a in args.arms.split(","))
+        unknown = [a for a in arms if a not in ARMS]
+        if unknown or not arms or len(set(arms)) != len(arms):
+            raise SystemExit(
+                f"--arms: expected distinct names from {', '.join(ARMS)}. Received: "
+                f"arms={args.arms!r}"
+            )
+        args.arms = arms
+    if args.seeds is not None and args.seed is not None:
+        raise SystemExit(
+            f"give --seeds or --seed, not both. Received: seeds={args.seeds!r}, seed={args.seed}"
+        )
+    if args.seed is not None:
+        args.seeds = (args.seed,)
+    elif args.seeds is None:
+        args.seeds = (0,)
+    else:
+        args.seeds = _int_list(args.seeds, "--seeds")
+    if args.corruptions:
+        names = tuple(c.strip() for c in args.corruptions.split(",") if c.strip())
+        unknown = [c for c in names if c not in ALL_CORRUPTIONS]
+        if unknown:
+            raise SystemExit(
+                f"--corruptions: unknown {', '.join(unknown)}; known: {', '.join(ALL_CORRUPTIONS)}. "
+                f"Received: corruptions={args.corruptions!r}"
+            )
+        args.corruptions = names
+    else:
+        args.corruptions = ALL_CORRUPTIONS
+    if isinstance(args.severities, str):
+        try:
+            severities = tuple(int(s) for s in args.severities.split(","))
+        except ValueError:
+            severities = ()
+        if not severities or not set(severities) <= {1, 2, 3, 4, 5}:
+            raise SystemExit(
+                f"--severities: expected comma-separated integers 1..5. Received: "
+                f"severities={args.severities!r}"
+            )
+        args.severities = severities
     for name in ("epochs", "image_size", "batch_size", "num_ops", "eval_batch_size"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
+            raise SystemExit(
+                f"--{name.replace('_', '-')} must be at least 1. Received: "
+                f"{name}={getattr(args, name)}"
+            )
+    for name in ("train_subset", "steps_per_epoch", "eval_subset"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise SystemExit(
+                f"--{name.replace('_', '-')} must be at least 1. Received: {name}={value}"
+            )
     if not 0.0 <= args.magnitude <= 1.0:
-        raise SystemExit(f"--magnitude must be in [0, 1], got {args.magnitude}")
+        raise SystemExit(f"--magnitude must be in [0, 1]. Received: magnitude={args.magnitude}")
+    if args.learning_rate <= 0:
+        raise SystemExit(
+            f"--learning-rate must be positive. Received: learning_rate={args.learning_rate}"
+        )
+    if args.warmup_epochs < 0 or args.warmup_epochs >= args.epochs:
+        raise SystemExit(
+            f"--warmup-epochs must be in [0, epochs). Received: warmup_epochs="
+            f"{args.warmup_epochs}, epochs={args.epochs}"
+        )
+    if args.weight_decay < 0 or (args.weight_decay and args.optimizer != "sgd"):
+        raise SystemExit(
+            "--weight-decay must be >= 0, and is for sgd only. Received: "
+            f"weight_decay={args.weight_decay}, optimizer={args.optimizer!r}"
+        )
     return args
 
 
@@ -242,28 +347,56 @@ def source_version() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = resolve(parser().parse_args(argv))
     from examples.cifar10.data import CifarFormatError, UnsafePickleError
+    from examples.cifar10.runs import RunMismatchError
 
     try:
         run(args)
-    except (CifarFormatError, UnsafePickleError) as err:
+    except (CifarFormatError, UnsafePickleError, RunMismatchError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # e.g. the augmix arm without randaugment.aug_mix
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
 
 
+def run_config(
+    args: argparse.Namespace, recipe: Recipe, data_label: str, n_train: int, n_test: int
+) -> dict:
+    """What every (seed, arm) of a run directory must share (checked by ``runs``)."""
+    return {
+        "preset": args.preset,
+        "recipe": recipe.shared_dict(),
+        "train_examples": n_train,
+        "test_examples": n_test,
+        "dataset": data_label,
+        "corruptions": list(args.corruptions),
+        "severities": list(args.severities),
+        "eval_subset": args.eval_subset,
+        "cifar10c_source": args.cifar10c_source,
+        "cifar10c_dir": str(args.cifar10c_dir) if args.cifar10c_dir else None,
+        "cifar10c_seed": args.cifar10c_seed,
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     """Everything: data, training, evaluation, report. Returns the results dict."""
     import keras
-    import tensorflow as tf
 
-    from examples.cifar10 import cifar10c, evaluation, pipelines, reporting, training
+    from examples.cifar10 import cifar10c, evaluation, pipelines, runs, training
     from examples.cifar10.data import CIFAR10_URL, load_cifar10
-    from examples.cifar10.models import build_model
 
     start = time.perf_counter()
     output_dir = Path(args.output_dir)
+    if args.report_only:
+        results = runs.collect(output_dir)
+        _write(results, output_dir)
+        return results
     output_dir.mkdir(parents=True, exist_ok=True)
-    training.seed_everything(args.seed)
+    training.seed_everything(args.seeds[0])  # deterministic kernels from here on
+    recipe = Recipe.from_args(args)
+    if "augmix" in args.arms:
+        pipelines.augmix_fn()  # fail now, not after training the other arms
 
     (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
     if args.train_subset is not None:
@@ -273,40 +406,32 @@ def run(args: argparse.Namespace) -> dict:
         if args.data_dir
         else f"CIFAR-10 python version downloaded from {CIFAR10_URL}"
     )
-    print(f"CIFAR-10: {len(x_train)} training and {len(x_test)} test images ({data_label})")
+    print(
+        f"CIFAR-10: {len(x_train)} training and {len(x_test)} test images ({data_label})",
+        flush=True,
+    )
+    config = run_config(args, recipe, data_label, len(x_train), len(x_test))
+    runs.check_or_write_config(output_dir, config)
+
     # Open CIFAR-10-C before training, so that a bad folder fails in seconds.
     sources = cifar10c.open_sources(
         args.cifar10c_source,
         cifar10c_dir=args.cifar10c_dir,
         x_test=x_test,
         y_test=y_test,
-        seed=args.seed,
+        seed=args.cifar10c_seed,
         limit=args.eval_subset,
         names=args.corruptions,
         tfds_data_dir=args.tfds_data_dir,
+        cache_dir=output_dir / "cifar10c-generated",
     )
     missing = {}
     for n in args.corruptions:
         if n not in sources:
             reasons = [getattr(s, "unavailable", {}).get(n) for s in set(sources.values())]
             missing[n] = next((r for r in reasons if r), "no source provides it")
-            print(f"CIFAR-10-C: no source for {n}, left out: {missing[n]}")
+            print(f"CIFAR-10-C: no source for {n}, left out: {missing[n]}", flush=True)
 
-    steps = args.steps_per_epoch or training.steps_per_epoch(len(x_train), args.batch_size)
-    # Enough passes for epochs * steps batches, whatever --steps-per-epoch is.
-    passes = -(-args.epochs * steps // training.steps_per_epoch(len(x_train), args.batch_size))
-    ds_options = dict(
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        seed=args.seed,
-        num_ops=args.num_ops,
-        magnitude=args.magnitude,
-    )
-
-    def build() -> keras.Model:
-        return build_model(args.model, args.image_size)
-
-    initial = training.save_initial_weights(build, output_dir)
     validation = (
         pipelines.eval_dataset(
             x_test, y_test, batch_size=args.eval_batch_size, image_size=args.image_size
@@ -314,115 +439,139 @@ def run(args: argparse.Namespace) -> dict:
         if args.validation
         else None
     )
-    trained = {}
-    for name in pipelines.PIPELINES:
-        keras.utils.set_random_seed(args.seed)
-        ds = pipelines.train_dataset(name, x_train, y_train, epochs=passes, **ds_options)
-        # The first training batch. The order and RandAugment's seeds are stateless,
-        # so a second iterator gives the batch training will see; the simple
-        # pipeline's Keras layers draw from a stateful generator: it gets its own copy.
-        shown = (
-            ds
-            if name == "randaugment"
-            else pipelines.train_dataset(name, x_train, y_train, epochs=1, **ds_options)
-        )
-        reporting.sample_grid(
-            next(iter(shown))[0].numpy(),
-            f"{reporting.LABELS[name]} pipeline",
-            output_dir / reporting.samples_png(name),
-        )
-        trained[name] = training.train(
-            name,
-            build,
-            initial,
-            ds,
-            epochs=args.epochs,
-            steps_per_epoch=steps,
-            validation_ds=validation,
-            learning_rate=args.learning_rate,
-            verbose=args.verbose,
-        )
-    training.save_histories(trained, output_dir / reporting.HISTORY_JSON)
-    if args.save_models:
-        for name, t in trained.items():
-            t.model.save(output_dir / f"model_{name}.keras")
-
-    eval_start = time.perf_counter()
-    models = {name: t.model for name, t in trained.items()}
-    ev = dict(batch_size=args.eval_batch_size, image_size=args.image_size)
-    clean = {name: evaluation.accuracy(m, x_test, y_test, **ev) for name, m in models.items()}
-    for name, acc in clean.items():
-        print(f"clean: {name} {100 * acc:.2f}% ({len(x_test)} test images)")
     subset = args.eval_subset if args.eval_subset and args.eval_subset < len(x_test) else None
-    clean_subset = {}
-    if subset:
-        clean_subset = {
-            name: evaluation.accuracy(m, x_test[:subset], y_test[:subset], **ev)
-            for name, m in models.items()
-        }
-        for name, acc in clean_subset.items():
-            print(f"clean, first {subset} test images: {name} {100 * acc:.2f}%")
-    corrupted, where, counts = evaluation.evaluate_corruptions(
-        models, sources, severities=args.severities, **ev
-    )
-    eval_seconds = time.perf_counter() - eval_start
-
-    model_results = {}
-    for name in models:
-        summary = evaluation.summarize(clean[name], corrupted[name])
+    ev = dict(batch_size=args.eval_batch_size, image_size=args.image_size)
+    todo = [(s, a) for s in args.seeds for a in args.arms]
+    for arm in args.arms:
+        runs.check_arm_params(output_dir, arm, recipe.arm_params(arm))
+    for i, (seed, arm) in enumerate(todo, 1):
+        arm_dir = runs.arm_dir(output_dir, seed, arm)
+        label = f"seed {seed} {arm}"
+        if runs.has_result(output_dir, seed, arm):
+            print(f"[{i}/{len(todo)}] seed {seed}, {arm}: result exists, kept", flush=True)
+            continue
+        if runs.has_trained(output_dir, seed, arm):
+            if args.train_only:
+                print(f"[{i}/{len(todo)}] seed {seed}, {arm}: trained, kept", flush=True)
+                continue
+            print(f"[{i}/{len(todo)}] {label}: trained earlier, evaluating", flush=True)
+            record = runs.read_train(output_dir, seed, arm)
+            model = keras.saving.load_model(arm_dir / runs.MODEL)
+        else:
+            print(f"[{i}/{len(todo)}] {label}", flush=True)
+            model, record = _train_one(args, recipe, seed, arm, x_train, y_train, validation)
+            if args.save_models or args.train_only:
+                model.save(arm_dir / runs.MODEL)
+            runs.write_train(output_dir, seed, arm, record)
+            if args.train_only:
+                keras.backend.clear_session()
+                continue
+        eval_start = time.perf_counter()
+        clean = evaluation.accuracy(model, x_test, y_test, **ev)
+        print(f"[{label}] clean: {100 * clean:.2f}% ({len(x_test)} test images)", flush=True)
+        clean_subset = None
         if subset:
-            summary["clean_eval_subset"] = clean_subset[name]
-        model_results[name] = {"summary": summary, "corruptions": corrupted[name]}
-    results = {
-        "dataset": data_label,
-        "test_examples": int(len(x_test)),
-        "config": {
-            "preset": args.preset,
-            "model": args.model,
-            "parameters": int(models["simple"].count_params()),
-            "image_size": args.image_size,
-            "epochs": args.epochs,
-            "steps_per_epoch": steps,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "optimizer": "adam",
-            "train_examples": int(len(x_train)),
-            "num_ops": args.num_ops,
-            "magnitude": args.magnitude,
-            "seed": args.seed,
-            "severities": list(args.severities),
-            "argv": sys.argv[1:],
-        },
-        "cifar10c": {
-            "images_per_block": max(counts.values(), default=0),
-            "eval_subset": subset,
-            "images": counts,
-            "sources": where,
-            "missing": missing,
-            "overlaps_randaugment": list(cifar10c.OVERLAPS_RANDAUGMENT),
-        },
-        "environment": {
-            "machine": machine(),
-            "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "source": source_version(),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
-        "timing_seconds": {
-            "train": {name: t.seconds for name, t in trained.items()},
-            "evaluation": eval_seconds,
-            "total": time.perf_counter() - start,
-        },
-        "models": model_results,
-        "histories": {name: t.history for name, t in trained.items()},
+            clean_subset = evaluation.accuracy(model, x_test[:subset], y_test[:subset], **ev)
+            print(f"[{label}] clean, first {subset} test images: {100 * clean_subset:.2f}%")
+        corrupted, where, counts = evaluation.evaluate_corruptions(
+            {arm: model}, sources, severities=args.severities, **ev
+        )
+        summary = evaluation.summarize(clean, corrupted[arm])
+        if subset:
+            summary["clean_eval_subset"] = clean_subset
+        record["timing_seconds"]["evaluation"] = time.perf_counter() - eval_start
+        runs.write_result(
+            output_dir,
+            seed,
+            arm,
+            {
+                **record,
+                "summary": summary,
+                "corruptions": corrupted[arm],
+                "cifar10c": {"sources": where, "images": counts, "missing": missing},
+            },
+        )
+        keras.backend.clear_session()
+    if args.train_only:
+        print("Trained; run again without --train-only to evaluate and report.", flush=True)
+        return {}
+    results = runs.collect(output_dir)
+    results["timing_seconds"]["this_invocation"] = time.perf_counter() - start
+    _write(results, output_dir)
+    return results
+
+
+def _train_one(args, recipe, seed, arm, x_train, y_train, validation):
+    """Train (seed, arm) from the seed's initial weights; write its sample grid.
+
+    Returns:
+        ``(model, record)``: the record is what ``train.json`` holds.
+    """
+    from examples.cifar10 import pipelines, reporting, runs
+    from examples.cifar10.recipe import train_arm
+
+    output_dir = Path(args.output_dir)
+    arm_dir = runs.arm_dir(output_dir, seed, arm)
+    initial = runs.initial_weights(output_dir, seed, recipe.build)
+    arm_dir.mkdir(parents=True, exist_ok=True)
+    grid_ds = pipelines.train_dataset(
+        arm,
+        x_train[: 4 * args.batch_size],
+        y_train[: 4 * args.batch_size],
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        seed=seed,
+        num_ops=recipe.num_ops,
+        magnitude=recipe.magnitude,
+        base_augmentation=recipe.base_augmentation,
+    )
+    reporting.sample_grid(
+        next(iter(grid_ds))[0].numpy(),
+        f"{reporting.label(arm)} (seed {seed}, first images)",
+        arm_dir / reporting.SAMPLES_PNG,
+    )
+    trained = train_arm(
+        recipe,
+        arm,
+        x_train,
+        y_train,
+        seed=seed,
+        initial_weights=initial,
+        validation_ds=validation,
+        verbose=args.verbose,
+        label=f"seed {seed} {arm}",
+    )
+    record = {
+        "seed": seed,
+        "arm": arm,
+        "arm_params": recipe.arm_params(arm),
+        "history": trained.history,
+        "parameters": int(trained.model.count_params()),
+        "timing_seconds": {"train": trained.seconds},
+        "environment": environment(),
     }
+    return trained.model, record
+
+
+def environment() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "machine": machine(),
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "source": source_version(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def _write(results: dict, output_dir: Path) -> None:
+    from examples.cifar10 import reporting
+
     # Round-trip through JSON so the markdown is written from exactly what is saved.
     results = json.loads(json.dumps(results))
-    reporting.write_json(results, output_dir)
-    reporting.write_markdown(results, output_dir)
-    reporting.bar_chart(results, output_dir)
-    reporting.history_plot(results["histories"], output_dir)
-    print(f"Wrote {output_dir / reporting.RESULTS_MD} and the figures in {output_dir}")
-    print(reporting.markdown(results).split("## Per corruption")[0])
-    return results
+    reporting.write_all(results, output_dir)
+    print(f"Wrote {output_dir / reporting.RESULTS_MD} and the figures in {output_dir}", flush=True)
+    print(reporting.markdown(results).split("## Per corruption")[0], flush=True)

@@ -212,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             images, labels = images[: args.limit], labels[: args.limit]
         if names is None:
             skipped = [n for n in CORRUPTIONS if not CORRUPTIONS[n].available]
-            print(f"skipping unavailable corruptions: {', '.join(skipped)}", flush=True)
+            if skipped:
+                print(f"skipping unavailable corruptions: {', '.join(skipped)}", flush=True)
         print(f"{images.shape[0]} test images -> {args.output_dir}", flush=True)
         write_cifar10c_folder(args.output_dir, images, labels, names=names, seed=args.seed)
     except (KeyError, NotImplementedError, ValueError, OSError, pickle.UnpicklingError) as exc:

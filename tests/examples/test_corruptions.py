@@ -95,18 +95,14 @@ def test_registry_names_and_lists():
         assert corruption.benchmark == (name in C.BENCHMARK_CORRUPTIONS)
 
 
-@pytest.mark.parametrize("name", ["frost"])
-def test_unavailable_corruptions_say_so(name):
-    corruption = C.CORRUPTIONS[name]
-    assert not corruption.available and not corruption.faithful
-    assert len(corruption.note) > 40
-    with pytest.raises(NotImplementedError, match=name):
-        corruption(_gray(100, 1), 1, 0)
-    assert name not in C.available_corruptions()
+def test_without_the_photographs_frost_says_so():
+    unavailable = C._unavailable("frost", C._FROST_REASON)
+    with pytest.raises(NotImplementedError, match="frost is not available.*imagecorruptions"):
+        unavailable(_gray(100, 1), 1, 0)
 
 
-def test_all_others_available():
-    assert set(C.available_corruptions()) == RELEASED - {"frost"}
+def test_all_available():
+    assert set(C.available_corruptions()) == RELEASED
     assert all(C.CORRUPTIONS[n].faithful for n in C.available_corruptions())
 
 
@@ -124,10 +120,10 @@ def test_bad_input_rejected():
 
 
 RANDOM = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "glass_blur",
-          "motion_blur", "snow", "fog", "elastic_transform", "spatter")  # fmt: skip
+          "motion_blur", "snow", "fog", "elastic_transform", "spatter", "frost")  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(RELEASED - {"frost"}))
+@pytest.mark.parametrize("name", sorted(RELEASED))
 def test_shape_dtype_seed_and_single_image(name, images):
     fn = C.CORRUPTIONS[name]
     a = fn(images, 3, 7)
@@ -616,18 +612,6 @@ def _bilinear_reflect101(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.
     return (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * c + fx * d)
 
 
-def test_warp_affine_identity_and_shift(images):
-    x = images.astype(np.float32) / 255
-    n = x.shape[0]
-    ident = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (n, 1, 1))
-    np.testing.assert_array_equal(C.warp_affine_reflect101(x, ident), x)
-    shift = ident.copy()
-    shift[:, 0, 2], shift[:, 1, 2] = -2.0, 0.5  # output (x, y) reads input (x - 2, y + 0.5)
-    yy, xx = np.meshgrid(np.arange(32.0), np.arange(32.0), indexing="ij")
-    expected = np.stack([_bilinear_reflect101(img, yy + 0.5, xx - 2) for img in x])
-    np.testing.assert_allclose(C.warp_affine_reflect101(x, shift), expected, atol=1e-6)
-
-
 @pytest.mark.parametrize("severity", SEVERITIES)
 def test_elastic_transform_matches_definition(photos, severity):
     alpha, sigma, rng_range = [
@@ -677,8 +661,25 @@ def test_elastic_affine_part_dominates_low_severities(photos):
 
 
 # ---------------------------------------------------------------------------
-# Spatter and its OpenCV building blocks
+# Spatter, and the OpenCV behaviour its water texture relies on (the module calls
+# OpenCV as the reference does; these check OpenCV against the definitions)
 # ---------------------------------------------------------------------------
+def _per_image(fn, images, *args):
+    return np.stack([fn(image, *args) for image in images])
+
+
+def _distance_l2_5(images):
+    import cv2
+
+    return _per_image(cv2.distanceTransform, images, cv2.DIST_L2, 5)
+
+
+def _canny(images, low, high):
+    import cv2
+
+    return _per_image(cv2.Canny, images, low, high)
+
+
 def _chamfer_5x5(du: int, dv: int) -> float:
     """Chamfer 5x5 distance (steps 1, 1.4, 2.1969) of an offset: the cheapest mix of
     straight, diagonal and knight moves."""
@@ -693,14 +694,14 @@ def test_distance_transform_is_the_chamfer_distance():
     src = np.where(rng.random((3, 32, 32)) < 0.02, 0, 255).astype(np.uint8)
     src[2] = 255
     src[2, 5, 7] = 0
-    got = C._opencv_distance_l2_5(src)
+    got = _distance_l2_5(src)
     for k in range(3):
         zeros = np.argwhere(src[k] == 0)
         expected = np.empty((32, 32))
         for (y, x), _ in np.ndenumerate(expected):
             expected[y, x] = min(_chamfer_5x5(y - zy, x - zx) for zy, zx in zeros)
         np.testing.assert_allclose(got[k], expected, atol=1e-4)
-    assert np.all(C._opencv_distance_l2_5(np.full((1, 32, 32), 9, np.uint8)) > 1e6)
+    assert np.all(_distance_l2_5(np.full((1, 32, 32), 9, np.uint8)) > 1e6)
 
 
 def test_canny_thresholds_and_suppression_side():
@@ -710,33 +711,35 @@ def test_canny_thresholds_and_suppression_side():
         return img
 
     # 3x3 Sobel of a step of height h: |dx| = 4 h on columns 15 and 16, dy = 0.
-    assert not C._opencv_canny(step(10), 50, 150).any()  # 40 < low
-    assert not C._opencv_canny(step(20), 50, 150).any()  # 80: weak, no strong pixel
-    edges = C._opencv_canny(step(40), 50, 150)  # 160 > high
+    assert not _canny(step(10), 50, 150).any()  # 40 < low
+    assert not _canny(step(20), 50, 150).any()  # 80: weak, no strong pixel
+    edges = _canny(step(40), 50, 150)  # 160 > high
     assert set(np.unique(edges)) == {0, 255}
     # OpenCV keeps the first of two equal maxima (> on the left, >= on the right).
     assert (
         np.all(edges[0, :, 15] == 255) and not edges[0, :, 16:].any() and not edges[0, :, :15].any()
     )
-    assert not C._opencv_canny(np.full((1, 32, 32), 7, np.uint8), 50, 150).any()
+    assert not _canny(np.full((1, 32, 32), 7, np.uint8), 50, 150).any()
 
 
 def test_canny_hysteresis_follows_weak_pixels():
     img = np.full((1, 32, 32), 100, np.uint8)
     img[:, :, 16:] = 120  # weak step (magnitude 80) on every row ...
     img[:, 10:13, 16:] = 200  # ... and a strong part on rows 10-12
-    edges = C._opencv_canny(img, 50, 150)
+    edges = _canny(img, 50, 150)
     # rows far from the strong block are weak (80 < high) and edges only through it
     assert np.all(edges[0, :8, 15] == 255) and np.all(edges[0, 15:, 15] == 255)
     img[:, 20, :] = 100  # cut the weak line: rows below 20 lose their connection
-    edges = C._opencv_canny(img, 50, 150)
+    edges = _canny(img, 50, 150)
     assert edges[0, 5, 15] == 255 and not edges[0, 25:, :].any()
 
 
 def test_equalize_hist_lut():
+    import cv2
+
     rng = np.random.default_rng(4)
     img = rng.integers(30, 90, (2, 32, 32), dtype=np.uint8)
-    got = C._opencv_equalize_hist(img)
+    got = _per_image(cv2.equalizeHist, img)
     for k in range(2):
         values, counts = np.unique(img[k], return_counts=True)
         # lowest level -> 0; others -> round(255 * (#pixels above the lowest, up to v) / #above)
@@ -744,27 +747,118 @@ def test_equalize_hist_lut():
         for v, cum in zip(values[1:], np.cumsum(counts[1:]), strict=True):
             assert abs(int(got[k][img[k] == v][0]) - 255 * cum / above) <= 0.5 + 1e-9
         assert np.all(got[k][img[k] == values[0]] == 0)
-    flat = np.full((1, 32, 32), 33, np.uint8)
-    np.testing.assert_array_equal(C._opencv_equalize_hist(flat), flat)
 
 
 def test_box_blur_and_filter2d_match_scipy():
+    import cv2
+
     rng = np.random.default_rng(5)
     u8 = rng.integers(0, 256, (2, 32, 32), dtype=np.uint8)
     sums = np.stack(
         [ndimage.correlate(i.astype(float), np.ones((3, 3)), mode="mirror") for i in u8]
     )
-    np.testing.assert_array_equal(C._opencv_box3_uint8(u8), np.floor(sums / 9 + 0.5))
+    np.testing.assert_array_equal(_per_image(cv2.blur, u8, (3, 3)), np.floor(sums / 9 + 0.5))
     f32 = (rng.integers(0, 20 * 8, (2, 32, 32)) / 8).astype(np.float32)
     sums = np.stack(
         [ndimage.correlate(i.astype(float), np.ones((3, 3)), mode="mirror") for i in f32]
     )
-    np.testing.assert_allclose(C._opencv_box3_float(f32), sums / 9, rtol=1e-7)
+    np.testing.assert_allclose(_per_image(cv2.blur, f32, (3, 3)), sums / 9, rtol=1e-6)
     ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
     lin = np.stack(
         [ndimage.correlate(i.astype(float), ker.astype(float), mode="mirror") for i in u8]
     )
-    np.testing.assert_array_equal(C._opencv_filter2d_uint8(u8, ker), np.clip(lin, 0, 255))
+    np.testing.assert_array_equal(
+        _per_image(cv2.filter2D, u8, cv2.CV_8U, ker), np.clip(lin, 0, 255)
+    )
+
+
+def test_water_texture_follows_the_definitions(photos):
+    """spatter's texture step by step from the checked building blocks: distance to
+    the Canny edges, truncated at 20, box-blurred, equalised, embossed, box-blurred."""
+    import cv2
+
+    rng = np.random.default_rng(6)
+    layer = ndimage.gaussian_filter(rng.normal(0.65, 0.3, (32, 32)), 1.0, mode="nearest")
+    layer[layer < 0.69] = 0
+    layer8 = (layer * 255).astype(np.uint8)
+    edges = _canny(layer8[None], 50, 150)[0]
+    dist = np.minimum(_distance_l2_5((255 - edges)[None])[0], 20)
+    pad = np.pad(dist.astype(float), 1, mode="reflect")
+    dist = (sum(pad[i : i + 32, j : j + 32] for i in range(3) for j in range(3)) / 9).astype(
+        np.uint8
+    )
+    dist = cv2.equalizeHist(dist)
+    ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], float)
+    emboss = np.clip(ndimage.correlate(dist.astype(float), ker, mode="mirror"), 0, 255)
+    pad = np.pad(emboss, 1, mode="reflect")
+    expected = np.floor(
+        sum(pad[i : i + 32, j : j + 32] for i in range(3) for j in range(3)) / 9 + 0.5
+    )
+    np.testing.assert_array_equal(C._water_edges(layer8), expected.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------
+# Frost
+# ---------------------------------------------------------------------------
+def _frost_reference_photos() -> list[np.ndarray]:
+    """The reference's steps written independently: decode each of the first five
+    photographs with Pillow (RGB), then cv2.resize(fx=fy=0.2)'s bilinear definition:
+    output size round(0.2 size), output pixel i reads input (i + 0.5) / 0.2 - 0.5,
+    linear between neighbours, clamped at the border."""
+    import io
+    from importlib import resources
+
+    photos = []
+    for name in ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg"):
+        data = (resources.files("imagecorruptions") / "frost" / name).read_bytes()
+        img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(float)
+        h, w = img.shape[:2]
+        out_h, out_w = int(round(0.2 * h)), int(round(0.2 * w))
+        ys = (np.arange(out_h) + 0.5) / 0.2 - 0.5
+        xs = (np.arange(out_w) + 0.5) / 0.2 - 0.5
+        y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+        fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+        y1, x1 = np.clip(y0 + 1, 0, h - 1), np.clip(x0 + 1, 0, w - 1)
+        y0, x0 = np.clip(y0, 0, h - 1), np.clip(x0, 0, w - 1)
+        top = (1 - fx) * img[y0][:, x0] + fx * img[y0][:, x1]
+        bottom = (1 - fx) * img[y1][:, x0] + fx * img[y1][:, x1]
+        photos.append((1 - fy) * top + fy * bottom)
+    return photos
+
+
+def test_frost_photographs_match_the_reference_steps():
+    pytest.importorskip("imagecorruptions")
+    got = C.frost_photographs()
+    expected = _frost_reference_photos()
+    assert len(got) == 5  # the reference draws randint(5): frost6.jpg is never used
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == np.uint8 and a.shape == b.shape
+        assert np.abs(a.astype(float) - b).max() <= 1.0
+
+
+@pytest.mark.parametrize("severity", SEVERITIES)
+def test_frost_matches_an_independent_blend(images, severity):
+    pytest.importorskip("imagecorruptions")
+    c0, c1 = [(1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45)][severity - 1]
+    photos = _frost_reference_photos()
+    which, top, left = C.frost_draws(np.random.default_rng(11), images.shape[0])
+    crops = np.stack(
+        [photos[k][t : t + 32, s : s + 32] for k, t, s in zip(which, top, left, strict=True)]
+    )
+    expected = np.floor(np.clip(c0 * images.astype(float) + c1 * crops, 0, 255))
+    got = C.frost(images, severity, 11)
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_frost_draws_cover_the_photographs():
+    pytest.importorskip("imagecorruptions")
+    which, top, left = C.frost_draws(np.random.default_rng(0), 5000)
+    assert set(np.unique(which)) == {0, 1, 2, 3, 4}
+    sizes = [p.shape for p in C.frost_photographs()]
+    for k in range(5):
+        h, w = sizes[k][:2]
+        assert top[which == k].min() >= 0 and top[which == k].max() <= h - 33
+        assert left[which == k].max() <= w - 33
 
 
 def test_spatter_water_adds_pale_turquoise_and_mud_darkens(photos):
@@ -826,6 +920,7 @@ def test_all_corruptions_covered_by_a_severity_test():
         "saturate",
         "elastic_transform",
         "spatter",
+        "frost",  # every severity against an independent blend (above)
     }
     assert covered == set(C.available_corruptions())
 
@@ -913,7 +1008,17 @@ def test_make_cifar10c_prefix_of_whole_chunks_is_stable(tmp_path, images, monkey
         )
 
 
-def test_make_cifar10c_rejects_unavailable_and_unknown(tmp_path, images):
+def test_make_cifar10c_rejects_unavailable_and_unknown(tmp_path, images, monkeypatch):
+    import dataclasses
+
+    # frost as it is without imagecorruptions installed.
+    unavailable = dataclasses.replace(
+        C.CORRUPTIONS["frost"],
+        function=C._unavailable("frost", C._FROST_REASON),
+        available=False,
+        note=C._FROST_REASON,
+    )
+    monkeypatch.setitem(C.CORRUPTIONS, "frost", unavailable)
     labels = np.zeros(images.shape[0], dtype=np.int64)
     with pytest.raises(NotImplementedError, match="frost"):
         M.write_cifar10c_folder(tmp_path, images, labels, names=["frost"], progress=False)
