@@ -149,11 +149,14 @@ Draw = Callable[[tf.Tensor], object]  # batch size -> plan (a nest of [B, ...] t
 Apply = Callable[[tf.Tensor, object], tf.Tensor]  # (levels, plan) -> levels
 
 
-def _augment_dense(images, value_range, draw: Draw, apply: Apply, check_numerics, plan=None):
-    """`images` `[B, H, W, C]` (with B >= 0 and H, W > 0)."""
-    dtype = images.dtype
+def _augment_dense(
+    images, value_range, draw: Draw, apply: Apply, check_numerics, plan=None, targets=None
+):
+    """`images` `[B, H, W, C]` (with B >= 0 and H, W > 0), alone or with `targets`
+    (then `apply(levels, plan, targets)` returns `(levels, masks, boxes, moved)`, and
+    so does this)."""
     finite = None
-    if dtype.is_floating:
+    if images.dtype.is_floating:
         if check_numerics:
             images = tf.debugging.check_numerics(
                 images, "`images` holds NaN or infinite values (check_numerics=True)"
@@ -163,11 +166,24 @@ def _augment_dense(images, value_range, draw: Draw, apply: Apply, check_numerics
     levels = to_levels(images, value_range, work_dtype())
     if plan is None:
         plan = draw(tf.shape(images)[0])
-    out = from_levels(apply(levels, plan), levels, images, value_range)
+    if targets is None:
+        out = from_levels(apply(levels, plan), levels, images, value_range)
+        masks = boxes = moved = None
+    else:
+        out, masks, boxes, moved = apply(levels, plan, targets)
+        out = from_levels(out, levels, images, value_range)
     if finite is not None:
-        # Images holding NaN or inf are passed through untouched, never turned into levels.
-        out = tf.where(tf.reshape(finite, [-1, 1, 1, 1]), out, images)
-    return out
+        # Images holding NaN or inf are passed through untouched (with their masks and
+        # boxes), never turned into levels.
+        keep = tf.reshape(finite, [-1, 1, 1, 1])
+        out = tf.where(keep, out, images)
+        if masks is not None:
+            masks = tf.where(keep, masks, targets.masks)
+        if boxes is not None:
+            boxes = tf.where(keep[:, :, :, 0], boxes, targets.boxes)
+        if moved is not None:
+            moved = moved & finite
+    return out if targets is None else (out, masks, boxes, moved)
 
 
 def augment_with_targets(images, value_range, draw, apply, check_numerics, targets):
@@ -185,62 +201,38 @@ def augment_with_targets(images, value_range, draw, apply, check_numerics, targe
         boxes.
     """
     masks, boxes = targets.masks, targets.boxes
-    batch = tf.shape(images)[0]
-
-    def untouched():
-        return images, masks, boxes, tf.zeros([batch], tf.bool)
-
-    def run():
-        x = images
-        finite = None
-        if x.dtype.is_floating:
-            if check_numerics:
-                x = tf.debugging.check_numerics(
-                    x, "`images` holds NaN or infinite values (check_numerics=True)"
-                )
-            else:
-                finite = _finite_images(x)
-        levels = to_levels(x, value_range, work_dtype())
-        out, new_masks, new_boxes, moved = apply(levels, draw(batch), targets)
-        out = from_levels(out, levels, x, value_range)
-        if finite is not None:  # passed through untouched, with their masks and boxes
-            keep = tf.reshape(finite, [-1, 1, 1, 1])
-            out = tf.where(keep, out, x)
-            new_masks = None if masks is None else tf.where(keep, new_masks, masks)
-            if boxes is not None:
-                new_boxes = tf.where(keep[:, :, :, 0], new_boxes, boxes)
-            moved = moved & finite
-        return out, new_masks, new_boxes, moved
-
-    height, width = images.shape[1], images.shape[2]
-    if height == 0 or width == 0:
-        return untouched()
-    if height is not None and width is not None:
-        return run()
-    # (None is not a tensor: only the targets present go through the cond.)
     present = [t is not None for t in (masks, boxes)]
 
-    def pack(result):
-        out, m, b, moved = result
-        return [out, *(t for t, p in zip((m, b), present, strict=True) if p), moved]
+    def run(x):
+        return _augment_dense(x, value_range, draw, apply, check_numerics, targets=targets)
 
-    shape = tf.shape(images)
-    flat = tf.cond(shape[1] * shape[2] > 0, lambda: pack(run()), lambda: pack(untouched()))
+    def untouched(x):
+        return x, masks, boxes, tf.zeros(tf.shape(x)[:1], tf.bool)
+
+    # The cond of `_with_pixels` carries tensors only: the targets present, packed.
+    def packed(fn):
+        def wrapped(x):
+            out, m, b, moved = fn(x)
+            return [out, *(t for t, p in zip((m, b), present, strict=True) if p), moved]
+
+        return wrapped
+
+    flat = _with_pixels(images, packed(run), packed(untouched))
     out, rest, moved = flat[0], list(flat[1:-1]), flat[-1]
     m = rest.pop(0) if present[0] else None
     b = rest.pop(0) if present[1] else None
     return out, m, b, moved
 
 
-def _with_pixels(images, run):
-    """`run(images)`, or `images` itself when they have no pixels (H or W is 0)."""
+def _with_pixels(images, run, otherwise=tf.identity):
+    """`run(images)`, or `otherwise(images)` when they have no pixels (H or W is 0)."""
     height, width = images.shape[1], images.shape[2]
     if height == 0 or width == 0:
-        return tf.identity(images)
+        return otherwise(images)
     if height is not None and width is not None:
         return run(images)
     shape = tf.shape(images)
-    return tf.cond(shape[1] * shape[2] > 0, lambda: run(images), lambda: tf.identity(images))
+    return tf.cond(shape[1] * shape[2] > 0, lambda: run(images), lambda: otherwise(images))
 
 
 def _augment_ragged(images, value_range, draw, apply, check_numerics):
