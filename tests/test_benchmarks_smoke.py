@@ -176,3 +176,43 @@ def test_profile_ops_runs_every_part():
     assert "| default mix, N=3 |" in out and "families per slot" in out
     assert "| kernel | ms per call |" in out
     assert "us per node executed" in out
+
+
+def test_policies_quick_run_writes_json_and_table(tmp_path):
+    """`python -m benchmarks.policies`: this library's three other policies run in the
+    harness; torchvision's are skipped with a reason where torch is missing."""
+    ours = ["ours_trivial", "ours_auto", "ours_augmix"]
+    peers = [] if _installed("torch") else ["torchvision_trivial", "torchvision_augmix"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.policies",
+        "--quick",
+        "--sizes=32",
+        f"--variants={','.join(ours + peers)}",
+        "--visits=1",
+        "--windows=1",
+        "--window-s=0.02",
+        "--warmup=0",
+        "--max-mb=1",
+        f"--out-dir={tmp_path}",
+        "--name=policies",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "policies.json").read_text())
+    measured = {r["variant"] for r in result["records"]}
+    skipped = {s["variant"] for s in result["skipped"]}
+    assert set(ours) <= measured
+    assert set(peers) <= skipped
+    for s in result["skipped"]:
+        assert s["reason"] and f"SKIP {s['label']}" in proc.stderr
+    for r in result["records"]:
+        assert r["group"] == "policies" and r["size"] == 32 and r["steady"]["median"] > 0
+    assert result["meta"]["targets"]["augmix"] == {"32": 2.0, "72": 2.0}
+    assert "### Policies: steady state, images/s" in proc.stdout
+    assert "| randaugment trivial_augment |" in proc.stdout
+    assert "| randaugment aug_mix |" in proc.stdout
