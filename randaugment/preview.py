@@ -735,11 +735,15 @@ def run(argv: Sequence[str]) -> str:
     if not os.path.isdir(folder):
         raise UsageError(f"--output: the folder {folder!r} does not exist")
     image = fit_image(read_image(a.image), a.size)
-    if a.sweep:
-        picture = make_sweep(image, policy)[0]
-    else:
-        columns, rows = a.grid or (4, 4)
-        picture = make_grid(image, policy, columns, rows, 0 if a.seed is None else a.seed).picture
+    try:
+        if a.sweep:
+            picture = make_sweep(image, policy)[0]
+        else:
+            columns, rows = a.grid or (4, 4)
+            seed = 0 if a.seed is None else a.seed
+            picture = make_grid(image, policy, columns, rows, seed).picture
+    except ValueError as error:  # the library's own argument checks (e.g. image size)
+        raise UsageError(f"cannot augment IMAGE of shape {image.shape}: {error}") from None
     return write_png(picture, a.output)
 
 

@@ -305,10 +305,18 @@ def _not_an_image(tmp_path):
     return str(path)
 
 
+def _too_wide(tmp_path):
+    """A 1 x 9000 image: wider than the nearest geometric warp's fixed point allows."""
+    path = tmp_path / "wide.png"
+    path.write_bytes(tf.io.encode_png(tf.zeros([1, 9000, 3], tf.uint8)).numpy())
+    return [str(path), "--size", "0"]
+
+
 ERRORS = {
     "missing file": (lambda d: [str(d / "missing.jpg")], ["IMAGE", "missing.jpg"]),
     "not an image": (lambda d: [_not_an_image(d)], ["IMAGE", "cannot decode", "notes.png"]),
     "a directory": (lambda d: [str(d)], ["IMAGE", "directory"]),
+    "image too wide": (_too_wide, ["cannot augment IMAGE", "(1, 9000, 3)", "8192"]),
     "grid 0x3": (lambda d: ["--grid", "0x3"], ["--grid", "'0x3'"]),
     "grid text": (lambda d: ["--grid", "four"], ["--grid", "'four'"]),
     "unknown policy": (lambda d: ["--policy", "random"], ["--policy", "'random'"]),
