@@ -218,18 +218,21 @@ def test_font_draws_every_character_the_labels_use():
     np.testing.assert_array_equal(mask, preview.text_mask("ab"))
 
 
-def test_sweep_shows_each_op_at_its_policy_ranges(photo, tmp_path):
+def test_sweep_shows_each_op_at_its_policy_ranges(tmp_path):
     out = tmp_path / "sweep.png"
-    assert main(["--policy", "trivial", "--sweep", "-o", str(out)]) == 0
+    assert main(["--policy", "trivial", "--sweep", "--size", "64", "-o", str(out)]) == 0
     picture = _read_png(out)
     policy = preview.policy_from_arguments(_args("trivial", "--sweep"))
-    fresh, tiles, boxes = preview.make_sweep(photo, policy)
+    # The sample photograph at 64x64: the mean of each 4x4 block.
+    image = sample_image().astype(np.float64).reshape(64, 4, 64, 4, 3).mean(axis=(1, 3))
+    image = np.round(image).astype(np.uint8)
+    fresh, tiles, boxes = preview.make_sweep(image, policy)
     np.testing.assert_array_equal(picture, fresh)
-    assert tiles.shape == (len(randaugment.TRIVIAL_AUGMENT_OPS), 5, 128, 128, 3)
+    assert tiles.shape == (len(randaugment.TRIVIAL_AUGMENT_OPS), 5, 64, 64, 3)
     for r, row in enumerate(boxes):
         for c, (top, left) in enumerate(row):
-            np.testing.assert_array_equal(picture[top : top + 128, left : left + 128], tiles[r, c])
-    x = tf.constant(photo[None], tf.float32)
+            np.testing.assert_array_equal(picture[top : top + 64, left : left + 64], tiles[r, c])
+    x = tf.constant(image[None], tf.float32)
     row = {name: i for i, name in enumerate(randaugment.TRIVIAL_AUGMENT_OPS)}
     # TrivialAugmentWide's ranges (torchvision 0.29): rotate 135 degrees, shear 0.99,
     # posterize down to 2 bits, translate 32 pixels whatever the size.
