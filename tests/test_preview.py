@@ -142,6 +142,7 @@ def _reapplied(policy, plan, copies):
 
 LABEL_CASES = {
     "rand": ["--policy", "rand", "--num-ops", "3", "--magnitude", "0.6"],
+    "rand-m0": ["--policy", "rand", "--magnitude", "0"],  # rand_augment returns its input
     "trivial": ["--policy", "trivial"],
     "auto-svhn": ["--policy", "auto-svhn"],
     "augmix": ["--policy", "augmix"],
