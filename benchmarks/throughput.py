@@ -296,7 +296,9 @@ def visit(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
         "slow_batch_s": st.slow_batch_s,
     }
     if p.variant.kind == "torch":
-        v = torch.call(cmd="visit", size=p.size, batch_size=b, **kw)
+        v = torch.call(
+            cmd="visit", size=p.size, batch_size=b, transform=p.variant.torch_transform, **kw
+        )
     else:
         v = measure.tf_visit(p.ds_steady, b, **kw)
     p.visits.append(v)
@@ -319,7 +321,13 @@ def visit(p: Point, st: Settings, data: Data, torch: TorchClient) -> None:
         # (first-use costs): kept apart as the cold epoch. Later visits, up to
         # `epoch_visits`, each time one more epoch.
         if p.variant.kind == "torch":
-            e = torch.call(cmd="epoch", size=p.size, batch_size=b, n_images=p.n_images)
+            e = torch.call(
+                cmd="epoch",
+                size=p.size,
+                batch_size=b,
+                n_images=p.n_images,
+                transform=p.variant.torch_transform,
+            )
         else:
             e = measure.tf_epoch(p.ds_epoch, p.n_images)
         if first:

@@ -11,7 +11,9 @@ the tf.data ones exactly as the others do.
 
 Commands: ``{"cmd": "setup", "kind", "n", "size", "seed"}`` builds the same
 images as the parent (same generator, same seed); ``visit`` and ``epoch``
-mirror :mod:`benchmarks.measure`; ``quit`` ends.
+mirror :mod:`benchmarks.measure`, with the transform named by their
+``"transform"`` key (one of ``TRANSFORMS``; ``rand_augment`` when absent);
+``quit`` ends.
 """
 
 from __future__ import annotations
@@ -47,28 +49,63 @@ class _Images:
         return self.transform(img)
 
 
-def _transform():
+FILL = [128, 128, 128]  # the fill of the TF implementations
+
+
+def _rand_augment():
     from torchvision.transforms import v2
 
     # magnitude 24 of the bins 0..30 (num_magnitude_bins=31) is 0.8 of each
-    # op's range; fill 128 as the TF implementations use.
-    return v2.RandAugment(num_ops=3, magnitude=24, num_magnitude_bins=31, fill=[128, 128, 128])
+    # op's range.
+    return v2.RandAugment(num_ops=3, magnitude=24, num_magnitude_bins=31, fill=FILL)
 
 
-def _loader(x, length, batch_size):
+def _trivial_augment():
+    from torchvision.transforms import v2
+
+    return v2.TrivialAugmentWide(fill=FILL)  # 31 bins, nearest: its defaults
+
+
+def _auto_augment():
+    from torchvision.transforms import v2
+
+    return v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET, fill=FILL)
+
+
+def _aug_mix():
+    from torchvision.transforms import v2
+
+    # severity 3, width 3, depth -1, alpha 1 are its defaults; all_ops=False is the
+    # paper's op list, which randaugment.aug_mix draws from by default.
+    return v2.AugMix(severity=3, mixture_width=3, chain_depth=-1, all_ops=False, fill=FILL)
+
+
+TRANSFORMS = {
+    "rand_augment": _rand_augment,
+    "trivial_augment": _trivial_augment,
+    "auto_augment": _auto_augment,
+    "aug_mix": _aug_mix,
+}
+
+
+def _transform(name: str = "rand_augment"):
+    return TRANSFORMS[name]()
+
+
+def _loader(x, length, batch_size, transform="rand_augment"):
     import torch.utils.data
 
     return torch.utils.data.DataLoader(
-        _Images(x, _transform(), length),
+        _Images(x, _transform(transform), length),
         batch_size=batch_size,
         shuffle=False,
         num_workers=WORKERS,
     )
 
 
-def visit(x, batch_size, warmup, windows, window_s, slow_batch_s):
+def visit(x, batch_size, warmup, windows, window_s, slow_batch_s, transform="rand_augment"):
     # Enough indices for any plausible visit; the iterator is dropped early.
-    loader = _loader(x, 10_000 * batch_size, batch_size)
+    loader = _loader(x, 10_000 * batch_size, batch_size, transform)
     t0 = time.perf_counter()
     it = iter(loader)
     next(it)
@@ -78,8 +115,8 @@ def visit(x, batch_size, warmup, windows, window_s, slow_batch_s):
     return {"first_batch_s": first, **out}
 
 
-def epoch(x, n_images, batch_size):
-    loader = _loader(x[:n_images], n_images, batch_size)
+def epoch(x, n_images, batch_size, transform="rand_augment"):
+    loader = _loader(x[:n_images], n_images, batch_size, transform)
     t0 = time.perf_counter()
     for _ in loader:
         pass
@@ -113,12 +150,19 @@ def main() -> None:
             else:
                 x = data[msg["size"]]
                 b = msg["batch_size"]
+                transform = msg.get("transform", "rand_augment")
                 if cmd == "visit":
                     reply = visit(
-                        x, b, msg["warmup"], msg["windows"], msg["window_s"], msg["slow_batch_s"]
+                        x,
+                        b,
+                        msg["warmup"],
+                        msg["windows"],
+                        msg["window_s"],
+                        msg["slow_batch_s"],
+                        transform,
                     )
                 elif cmd == "epoch":
-                    reply = epoch(x, msg["n_images"], b)
+                    reply = epoch(x, msg["n_images"], b, transform)
                 else:
                     raise ValueError(f"unknown command {cmd!r}")
                 reply["ok"] = True

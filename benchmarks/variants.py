@@ -38,6 +38,8 @@ class Variant:
     build: Callable[..., Any] | None
     note: str = ""
     ours: bool = False
+    # torch: the child's transform (`benchmarks.torch_runner.TRANSFORMS`).
+    torch_transform: str = "rand_augment"
 
 
 @dataclasses.dataclass
@@ -271,4 +273,107 @@ MAIN_VARIANTS: dict[str, Callable[[], Variant | Skip]] = {
     "ours_n3m08_xla": lambda: ours(3, 0.8, True),
     "ours_n2m09": lambda: ours(2, 0.9, False),
     "ours_n2m09_xla": lambda: ours(2, 0.9, True),
+}
+
+
+# --------------------------------------------------------------------------
+# The other policies (`python -m benchmarks.policies`): this library's
+# trivial_augment, auto_augment and aug_mix beside torchvision's and Keras 3's.
+
+POLICY_CALLS = {
+    "trivial": ("trivial_augment", {}),
+    "auto": ("auto_augment", {"policy": "imagenet"}),
+    "augmix": ("aug_mix", {}),  # severity 3, width 3, depth -1, alpha 1: its defaults
+}
+
+
+def ours_policy(policy: str) -> Variant | Skip:
+    name, kwargs = POLICY_CALLS[policy]
+    key = f"ours_{policy}"
+    label = f"randaugment {name}" + (f" {kwargs['policy']}" if "policy" in kwargs else "")
+    try:
+        import randaugment
+    except Exception as e:
+        return Skip(key, label, f"randaugment not importable ({_err(e)})")
+    op = getattr(randaugment, name)
+
+    def augment(i, x):
+        seed = tf.stack([tf.constant(BASE_SEED, tf.int32), tf.cast(i, tf.int32)])
+        return op(x, seed=seed, **kwargs)
+
+    fn = tf.function(augment)
+
+    def build(ds, batch_size):
+        return ds.batch(batch_size).enumerate().map(fn, num_parallel_calls=AUTOTUNE)
+
+    args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    note = f"{name}(x{args}, seed=[{BASE_SEED}, batch index]) in graph mode, default settings"
+    return Variant(key, label, "tf", build, note, ours=True)
+
+
+_TORCHVISION_POLICIES = {
+    "trivial": (
+        "trivial_augment",
+        "torchvision v2 TrivialAugmentWide",
+        "transforms.v2.TrivialAugmentWide(fill=128) (31 bins, nearest: its defaults)",
+    ),
+    "auto": (
+        "auto_augment",
+        "torchvision v2 AutoAugment(IMAGENET)",
+        "transforms.v2.AutoAugment(AutoAugmentPolicy.IMAGENET, fill=128) (nearest: its default)",
+    ),
+    "augmix": (
+        "aug_mix",
+        "torchvision v2 AugMix",
+        "transforms.v2.AugMix(severity=3, mixture_width=3, chain_depth=-1, all_ops=False, "
+        "fill=128): the paper's op list, as randaugment.aug_mix's default (bilinear: its default)",
+    ),
+}
+
+
+def torchvision_policy(policy: str) -> Variant | Skip:
+    """Runs in the child process (see :mod:`benchmarks.torch_runner`): only checked here."""
+    import importlib.util
+
+    transform, label, note = _TORCHVISION_POLICIES[policy]
+    key = f"torchvision_{policy}"
+    for mod in ("torch", "torchvision"):
+        if importlib.util.find_spec(mod) is None:
+            return Skip(key, label, f"{mod} not installed")
+    note += ", per CHW uint8 image in a DataLoader with 2 workers (separate process)"
+    return Variant(key, label, "torch", None, note, torch_transform=transform)
+
+
+def keras_augmix() -> Variant | Skip:
+    label = "keras.layers.AugMix"
+    try:
+        import keras
+
+        keras.layers.AugMix  # noqa: B018
+    except Exception as e:
+        return Skip("keras_augmix", label, f"keras.layers.AugMix not available ({_err(e)})")
+
+    def make():
+        # factor 0.3 is severity 3 of 10; 3 chains; all_ops=False: the paper's op list.
+        return keras.layers.AugMix(
+            value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, all_ops=False
+        )
+
+    return _keras_layer_variant(
+        "keras_augmix",
+        label,
+        make,
+        f"Keras {keras.__version__}: AugMix(num_chains=3, chain_depth=3, factor=0.3, "
+        "all_ops=False) on the batch (its default bilinear)",
+    )
+
+
+POLICY_VARIANTS: dict[str, Callable[[], Variant | Skip]] = {
+    "ours_trivial": lambda: ours_policy("trivial"),
+    "torchvision_trivial": lambda: torchvision_policy("trivial"),
+    "ours_auto": lambda: ours_policy("auto"),
+    "torchvision_auto": lambda: torchvision_policy("auto"),
+    "ours_augmix": lambda: ours_policy("augmix"),
+    "torchvision_augmix": lambda: torchvision_policy("augmix"),
+    "keras_augmix": keras_augmix,
 }

@@ -7,6 +7,7 @@ and engine; `from_timm` builds a layer from a timm config string. `OPS` is the o
 table, `RANGES` the named range tables over it, and `ops` holds the pure kernels.
 """
 
+from randaugment import losses as losses
 from randaugment import ops
 from randaugment._ranges import RANGES
 from randaugment._version import __version__ as __version__

@@ -176,3 +176,42 @@ def test_profile_ops_runs_every_part():
     assert "| default mix, N=3 |" in out and "families per slot" in out
     assert "| kernel | ms per call |" in out
     assert "us per node executed" in out
+
+
+def test_policies_quick_run_writes_json_and_table(tmp_path, capsys):
+    """`python -m benchmarks.policies`: this library's three other policies run in the
+    harness; torchvision's are skipped with a reason where torch is missing. In this
+    process (its `main`), to spare a second TensorFlow start."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from benchmarks import policies
+
+    ours = ["ours_trivial", "ours_auto", "ours_augmix"]
+    peers = [] if _installed("torch") else ["torchvision_trivial", "torchvision_augmix"]
+    argv = [
+        "--quick",
+        "--sizes=32",
+        f"--variants={','.join(ours + peers)}",
+        "--visits=1",
+        "--windows=1",
+        "--window-s=0.02",
+        "--warmup=0",
+        "--max-mb=1",
+        f"--out-dir={tmp_path}",
+        "--name=policies",
+    ]
+    assert policies.main(argv) == 0
+    out, err = capsys.readouterr()
+    result = json.loads((tmp_path / "policies.json").read_text())
+    measured = {r["variant"] for r in result["records"]}
+    skipped = {s["variant"] for s in result["skipped"]}
+    assert set(ours) <= measured
+    assert set(peers) <= skipped
+    for s in result["skipped"]:
+        assert s["reason"] and f"SKIP {s['label']}" in err
+    for r in result["records"]:
+        assert r["group"] == "policies" and r["size"] == 32 and r["steady"]["median"] > 0
+    assert result["meta"]["targets"]["augmix"] == {"32": 2.0, "72": 2.0}
+    assert "### Policies: steady state, images/s" in out
+    assert "| randaugment trivial_augment |" in out
+    assert "| randaugment aug_mix |" in out
