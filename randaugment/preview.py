@@ -14,7 +14,8 @@ and 1 with the policy's ranges.
 The labels come from the policy's plan sampler (`randaugment._plan`) called with the
 seed and arguments the functional op uses; `tests/test_preview.py` re-applies every
 drawn plan one kernel at a time and checks it gives the tiles. Everything here is
-TensorFlow and NumPy: the labels are drawn with a small bitmap font of this module.
+TensorFlow and NumPy: the labels are drawn with a small bitmap font
+(`randaugment._font`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from randaugment import _arguments as args
+from randaugment._font import ADVANCE, GLYPH_HEIGHT, LINE_HEIGHT, draw_text
 from randaugment._plan import (
     WEIGHT_BITS,
     draw_mix_plan,
@@ -45,100 +47,6 @@ POLICIES = ("rand", "trivial", "augmix", "auto-imagenet", "auto-cifar10", "auto-
 DEFAULT_OUTPUT = "randaugment-preview.png"
 SWEEP_MAGNITUDES = (0.0, 0.25, 0.5, 0.75, 1.0)
 MAX_GRID = 16
-
-# -- a bitmap font ------------------------------------------------------------------------
-#
-# 5 x 9 pixel glyphs ('#' ink), drawn for this module: rows 0-6 from the top of a
-# capital to the baseline, rows 7-8 for descenders. Text is drawn in lower case.
-
-_GLYPHS: dict[str, str] = {
-    " ": "",
-    "a": "..... ..... .###. ....# .#### #...# .####",
-    "b": "#.... #.... #.##. ##..# #...# #...# ####.",
-    "c": "..... ..... .###. #.... #.... #...# .###.",
-    "d": "....# ....# .##.# #..## #...# #...# .####",
-    "e": "..... ..... .###. #...# ##### #.... .###.",
-    "f": "..##. .#..# .#... ###.. .#... .#... .#...",
-    "g": "..... ..... .#### #...# #...# #...# .#### ....# .###.",
-    "h": "#.... #.... #.##. ##..# #...# #...# #...#",
-    "i": "..#.. ..... .##.. ..#.. ..#.. ..#.. .###.",
-    "j": "...#. ..... ..##. ...#. ...#. ...#. ...#. #..#. .##..",
-    "k": "#.... #.... #..#. #.#.. ##... #.#.. #..#.",
-    "l": ".##.. ..#.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "m": "..... ..... ##.#. #.#.# #.#.# #.#.# #.#.#",
-    "n": "..... ..... #.##. ##..# #...# #...# #...#",
-    "o": "..... ..... .###. #...# #...# #...# .###.",
-    "p": "..... ..... ####. #...# #...# #...# ####. #.... #....",
-    "q": "..... ..... .#### #...# #...# #...# .#### ....# ....#",
-    "r": "..... ..... #.##. ##..# #.... #.... #....",
-    "s": "..... ..... .#### #.... .###. ....# ####.",
-    "t": ".#... .#... ###.. .#... .#... .#..# ..##.",
-    "u": "..... ..... #...# #...# #...# #..## .##.#",
-    "v": "..... ..... #...# #...# #...# .#.#. ..#..",
-    "w": "..... ..... #...# #...# #.#.# #.#.# .#.#.",
-    "x": "..... ..... #...# .#.#. ..#.. .#.#. #...#",
-    "y": "..... ..... #...# #...# #...# #...# .#### ....# .###.",
-    "z": "..... ..... ##### ...#. ..#.. .#... #####",
-    "0": ".###. #...# #..## #.#.# ##..# #...# .###.",
-    "1": "..#.. .##.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "2": ".###. #...# ....# ...#. ..#.. .#... #####",
-    "3": "##### ...#. ..#.. ...#. ....# #...# .###.",
-    "4": "...#. ..##. .#.#. #..#. ##### ...#. ...#.",
-    "5": "##### #.... ####. ....# ....# #...# .###.",
-    "6": "..##. .#... #.... ####. #...# #...# .###.",
-    "7": "##### ....# ...#. ..#.. .#... .#... .#...",
-    "8": ".###. #...# #...# .###. #...# #...# .###.",
-    "9": ".###. #...# #...# .#### ....# ...#. .##..",
-    "_": "..... ..... ..... ..... ..... ..... ..... #####",
-    "+": "..... ..... ..#.. ..#.. ##### ..#.. ..#..",
-    "-": "..... ..... ..... ..... .###. ..... .....",
-    ".": "..... ..... ..... ..... ..... .##.. .##..",
-    ",": "..... ..... ..... ..... ..... .##.. .##.. ..#.. .#...",
-    ":": "..... .##.. .##.. ..... .##.. .##.. .....",
-    "=": "..... ..... ##### ..... ##### ..... .....",
-    "(": "...#. ..#.. .#... .#... .#... ..#.. ...#.",
-    ")": ".#... ..#.. ...#. ...#. ...#. ..#.. .#...",
-    "[": ".###. .#... .#... .#... .#... .#... .###.",
-    "]": ".###. ...#. ...#. ...#. ...#. ...#. .###.",
-    "%": "##... ##..# ...#. ..#.. .#... #..## ...##",
-    "/": "....# ....# ...#. ..#.. .#... #.... #....",
-    "'": "..#.. ..#.. .#... ..... ..... ..... .....",
-    "#": ".#.#. .#.#. ##### .#.#. ##### .#.#. .#.#.",
-    "?": ".###. #...# ....# ...#. ..#.. ..... ..#..",
-}
-GLYPH_WIDTH, GLYPH_HEIGHT = 5, 9
-ADVANCE = GLYPH_WIDTH + 1  # one pixel between characters
-LINE_HEIGHT = GLYPH_HEIGHT + 3
-
-
-def _glyph(char: str) -> np.ndarray:
-    rows = _GLYPHS.get(char, _GLYPHS["?"]).split()
-    rows += ["." * GLYPH_WIDTH] * (GLYPH_HEIGHT - len(rows))
-    return np.array([[c == "#" for c in row] for row in rows], dtype=bool)
-
-
-_FONT = {char: _glyph(char) for char in _GLYPHS}
-
-
-def text_mask(text: str) -> np.ndarray:
-    """The ink of one line of `text`, bool `[9, 6 * len(text)]` (upper case drawn as
-    lower case; characters the font lacks as '?')."""
-    text = text.lower()
-    mask = np.zeros((GLYPH_HEIGHT, ADVANCE * len(text)), dtype=bool)
-    for i, char in enumerate(text):
-        mask[:, i * ADVANCE : i * ADVANCE + GLYPH_WIDTH] = _FONT.get(char, _FONT["?"])
-    return mask
-
-
-def draw_text(canvas: np.ndarray, text: str, top: int, left: int, color=(0, 0, 0)) -> None:
-    """Draws one line of `text` on a uint8 `[H, W, 3]` canvas (clipped at its edges)."""
-    mask = text_mask(text)
-    height = min(mask.shape[0], canvas.shape[0] - top)
-    width = min(mask.shape[1], canvas.shape[1] - left)
-    if height <= 0 or width <= 0:
-        return
-    region = canvas[top : top + height, left : left + width]
-    region[mask[:height, :width]] = color
 
 
 def wrap(pieces: Sequence[str], width: int, indent: str = "  ") -> list[str]:

@@ -28,7 +28,7 @@ import tensorflow as tf
 from test_policies import _reference
 
 import randaugment
-from randaugment import preview
+from randaugment import _font, preview
 from randaugment._sample import sample_image
 from randaugment.preview import PROG, main
 
@@ -172,7 +172,7 @@ def test_labels_name_the_ops_that_were_applied(case, make_photos):
     # Each label's first line is inked under its tile, from the cell's left edge: tile 1
     # is in column 1 of cells 96 pixels wide (the image is narrower), 6 pixels apart.
     top = grid.boxes[1][0]
-    mask = preview.text_mask(grid.labels[1][0])
+    mask = _font.text_mask(grid.labels[1][0])
     label = grid.picture[top + 42 : top + 42 + 9, 108 : 108 + mask.shape[1]]
     np.testing.assert_array_equal(label.min(axis=-1) == 0, mask)
 
@@ -204,19 +204,19 @@ def test_font_draws_every_character_the_labels_use():
     used = set("".join(spec.name for spec in randaugment.OPS))
     used |= set("".join(preview.SHORT_NAMES.values()))
     used |= set("0123456789%+-.=(),:_' []/#?") | set("abcdefghijklmnopqrstuvwxyz")
-    assert used <= set(preview._GLYPHS), sorted(used - set(preview._GLYPHS))
+    assert used <= set(_font._GLYPHS), sorted(used - set(_font._GLYPHS))
     bitmaps = {}
-    for char in preview._GLYPHS:
-        rows = preview._GLYPHS[char].split()
+    for char in _font._GLYPHS:
+        rows = _font._GLYPHS[char].split()
         assert len(rows) <= 9 and all(len(r) == 5 and set(r) <= {".", "#"} for r in rows), char
         if char != " ":
             assert any("#" in r for r in rows), f"{char!r} has no ink"
-        key = preview._glyph(char).tobytes()
+        key = _font._glyph(char).tobytes()
         assert key not in bitmaps, f"{char!r} looks like {bitmaps.get(key)!r}"
         bitmaps[key] = char
-    mask = preview.text_mask("Ab")
+    mask = _font.text_mask("Ab")
     assert mask.shape == (9, 12)
-    np.testing.assert_array_equal(mask, preview.text_mask("ab"))
+    np.testing.assert_array_equal(mask, _font.text_mask("ab"))
 
 
 def test_sweep_shows_each_op_at_its_policy_ranges(tmp_path):
