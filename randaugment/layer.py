@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from randaugment._distribute import fold_in_replica_id
 from randaugment.functional import nondeterministic_key, rand_augment, validate_arguments
 from randaugment.table import DEFAULT_OPS, GEOMETRIC_OPS
 
@@ -138,7 +139,7 @@ class RandAugment(keras.layers.Layer):
             resource=self.seed_state.handle, alg=tf.constant(1), delta=tf.constant(1, tf.uint64)
         )
         # (key, counter) as an int32 pair: stateless XLA ops want int32 seeds.
-        seed = tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32)
+        seed = fold_in_replica_id(tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32))
         return rand_augment(
             inputs,
             num_ops=self.num_ops,
