@@ -1,8 +1,8 @@
 """Images per second through the tf.data service on this machine, against one process.
 
 Run ``python -m benchmarks.service`` (about 5 min on 2 cores) or
-``python -m benchmarks.service --quick`` (about 2 min). See ``benchmarks/README.md``
-and ``docs/scaling.md``.
+``python -m benchmarks.service --quick`` (about 2 min; its JSON, ``quick-service-*``, is
+not published). The numbers and what they mean are in ``docs/scaling.md``.
 
 Four configurations of one pipeline, measured side by side in interleaved visits:
 
@@ -362,7 +362,8 @@ def run(a) -> int:
     }
     out_dir = Path(a.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = a.name or ("service-quick-" if a.quick else "service-") + time.strftime(
+    # quick-* is git-ignored in benchmarks/results: quick runs are not published.
+    stem = a.name or ("quick-service-" if a.quick else "service-") + time.strftime(
         "%Y-%m-%dT%H%M%SZ", time.gmtime()
     )
     path = out_dir / f"{stem}.json"
@@ -395,7 +396,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, help="batches discarded per visit (default 3)")
     ap.add_argument("--configs", help=f"comma-separated subset of {','.join(CONFIGS)}")
     ap.add_argument("--out-dir", default=str(RESULTS_DIR), help="where the JSON goes")
-    ap.add_argument("--name", help="file stem (default service-<UTC time>)")
+    ap.add_argument(
+        "--name", help="file stem (default service-<UTC time>, quick-service-<UTC time>)"
+    )
     ap.add_argument(
         "--unisolated",
         action="store_true",

@@ -1,6 +1,6 @@
 """tf.data service scenarios, run by `tests/test_service.py` in a child process.
 
-    python tests/service_driver.py SCENARIO   # basic | faults | launcher
+    python tests/service_driver.py SCENARIO   # basic | findings | faults | launcher
 
 The driver runs a dispatcher in its own process and starts every worker as a separate
 `python -c` process that imports only TensorFlow: `randaugment` is blocked in the
@@ -233,7 +233,9 @@ def lap(result: dict, name: str) -> None:
     _CLOCK[0] = now
 
 
-def scenario_basic(tmp: Path) -> dict:
+def scenario_basic(tmp: Path, findings: bool = False) -> dict:
+    """Two workers, both recipes, the layer; with `findings`, also what the docs say of
+    the layer's and unseeded draws across jobs and of service iterator checkpoints."""
     n = 256
     pixels = tf.constant(images(n))
     ids = tf.range(n, dtype=tf.int64)
@@ -316,16 +318,53 @@ def scenario_basic(tmp: Path) -> dict:
                 "batches": len(elements),
                 "distinct_batches": len(draws[mode]),
             }
+        layer_jobs["client_seed_state"] = layer.seed_state.numpy().tolist()
+        result["layer"] = layer_jobs
+        lap(result, "layer")
+        if not findings:
+            return result
+
         again = run_job(layer_ds, "parallel_epochs", cluster.target)
         layer_jobs["second_job_repeats_first"] = (
             collections.Counter(digest(x) for _, x, _ in again) == draws["parallel_epochs"]
         )
-        layer_jobs["client_seed_state"] = layer.seed_state.numpy().tolist()
-        result["layer"] = layer_jobs
-        lap(result, "layer")
+
+        # rand_augment without a seed draws from a generator variable: copied the same way.
+        unseeded_ds = (
+            tf.data.Dataset.from_tensor_slices(one_image)
+            .batch(BATCH)
+            .map(lambda x: (rand_augment(x, num_ops=2, magnitude=0.9), worker_tag()))
+        )
+        unseeded = {}
+        for job in ("first", "second"):
+            elements = run_job(unseeded_ds, "parallel_epochs", cluster.target)
+            unseeded[job] = collections.Counter(digest(x) for x, _ in elements)
+        unseeded["batches"] = sum(unseeded["first"].values())
+        unseeded["distinct_batches"] = len(unseeded["first"])
+        unseeded["second_job_repeats_first"] = unseeded.pop("second") == unseeded.pop("first")
+        layer_jobs["unseeded_rand_augment"] = unseeded
+
+        # Can the trainer checkpoint its iterator over a service dataset?
+        iterator = iter(
+            tagged_elements.apply(
+                tf.data.experimental.service.distribute("distributed_epoch", cluster.target)
+            )
+        )
+        next(iterator)
+        try:
+            tf.train.Checkpoint(iterator=iterator).write(str(tmp / "service-iterator"))
+            layer_jobs["service_iterator_checkpoint"] = "saved"
+        except Exception as err:  # what TensorFlow says is the finding
+            layer_jobs["service_iterator_checkpoint"] = f"{type(err).__name__}: {err}"[:300]
+        del iterator
+        lap(result, "findings")
     finally:
         cluster.close()
     return result
+
+
+def scenario_findings(tmp: Path) -> dict:
+    return scenario_basic(tmp, findings=True)
 
 
 def consume_with_kill(cluster, ds, mode, n, victim, kill_after, restart_after_s):

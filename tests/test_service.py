@@ -177,9 +177,23 @@ def test_the_layer_in_tf_data_serves_every_element_once_but_repeats_draws_across
     assert set(parallel["by_worker"]) == {"a", "b"}
     # The two workers' epochs drew the same ops batch for batch.
     assert parallel["distinct_batches"] == parallel["batches"] // 2
-    # The client's state never moves, so every job starts from the same draws.
+    # The trainer's copy of the state never moves.
     assert layer["client_seed_state"] == [0, 0, 2024]
+
+
+@pytest.mark.slow
+def test_variables_in_a_service_pipeline_are_copied_and_service_iterators_do_not_save():
+    """The other findings of docs/scaling.md: every new job repeats the layer's draws,
+    `rand_augment(seed=None)` repeats across workers and jobs, and the trainer cannot
+    checkpoint an iterator over a service dataset (TF 2.21)."""
+    result = run_driver("findings", timeout=900)
+    layer = result["layer"]
+    print(json.dumps({k: v for k, v in layer.items() if k not in ("distributed_epoch",)}))
     assert layer["second_job_repeats_first"]
+    unseeded = layer["unseeded_rand_augment"]
+    assert unseeded["distinct_batches"] == unseeded["batches"] // 2
+    assert unseeded["second_job_repeats_first"]
+    assert "not yet supported" in layer["service_iterator_checkpoint"], layer
 
 
 # -- part 2: a worker lost mid-epoch -----------------------------------------------------
