@@ -273,11 +273,12 @@ def scenario_basic(tmp: Path, findings: bool = False) -> dict:
         one = {
             "by_id": summarize(
                 run_job(tagged_elements, "distributed_epoch", cluster.target), local, n, False
-            ),
-            "per_batch": summarize(
-                run_job(tagged_batches, "distributed_epoch", cluster.target), local_batches, n, True
-            ),
+            )
         }
+        if findings:
+            one["per_batch"] = summarize(
+                run_job(tagged_batches, "distributed_epoch", cluster.target), local_batches, n, True
+            )
         result["one_worker"] = one
         lap(result, "one_worker")
 
@@ -343,6 +344,22 @@ def scenario_basic(tmp: Path, findings: bool = False) -> dict:
         unseeded["distinct_batches"] = len(unseeded["first"])
         unseeded["second_job_repeats_first"] = unseeded.pop("second") == unseeded.pop("first")
         layer_jobs["unseeded_rand_augment"] = unseeded
+
+        # enumerate() after the source counts on each worker, over the splits it got.
+        numbered = element_ds.enumerate().map(lambda k, e: (k, e[0], worker_tag()))
+        for _ in range(3):  # until both workers took part
+            elements = run_job(numbered, "distributed_epoch", cluster.target)
+            by_worker = collections.Counter(w.decode() for _, _, w in elements)
+            if len(by_worker) == 2:
+                break
+        layer_jobs["enumerate_after_source"] = {
+            "elements": len(elements),
+            "by_worker": dict(by_worker),
+            "number_is_not_id": sum(int(k) != int(i) for k, i, _ in elements),
+            "numbers_per_worker_start_at_0": sorted(
+                min(int(k) for k, _, w in elements if w.decode() == name) for name in by_worker
+            ),
+        }
 
         # Can the trainer checkpoint its iterator over a service dataset?
         iterator = iter(

@@ -39,41 +39,40 @@ def uninterrupted():
     return run.train(STEPS), run.weights()
 
 
-def test_the_layer_resumes_from_a_checkpoint_with_the_same_augmentations(tmp_path, uninterrupted):
-    digests, weights = uninterrupted
-    first = restart_check.Run(restart_check.build())
-    before = first.train(STOP)
-    path = first.checkpoint().write(str(tmp_path / "ckpt"))
-    assert any("seed_state" in name for name, _ in tf.train.list_variables(path)), (
-        "the layer's seed state is not in the checkpoint"
-    )
-    # Built with another seed: only the restored state can give the same draws.
-    second = restart_check.Run(restart_check.build(seed=restart_check.SEED + 1))
-    second.checkpoint().read(path).assert_existing_objects_matched()
-    assert int(second.step.numpy()) == STOP
-    after = second.train(STEPS - STOP)
-    assert before + after == digests
-    assert second.weights() == weights
-    assert len(set(digests)) == STEPS  # every step drew anew
-
-
-def test_the_layer_resumes_from_a_keras_file_with_the_same_augmentations(tmp_path, uninterrupted):
+def test_the_layer_resumes_from_a_checkpoint_or_a_keras_file_with_the_same_augmentations(
+    tmp_path, uninterrupted
+):
     import keras
 
     digests, weights = uninterrupted
     first = restart_check.Run(restart_check.build())
     before = first.train(STOP)
+    path = first.checkpoint().write(str(tmp_path / "ckpt"))
     first.model.save(tmp_path / "model.keras")
+    assert any("seed_state" in name for name, _ in tf.train.list_variables(path)), (
+        "the layer's seed state is not in the checkpoint"
+    )
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:
         assert "model.weights.h5" in archive.namelist()
+
+    # From the checkpoint, into a model built with another seed: only the restored
+    # state can give the same draws.
+    second = restart_check.Run(restart_check.build(seed=restart_check.SEED + 1))
+    second.checkpoint().read(path).assert_existing_objects_matched()
+    assert int(second.step.numpy()) == STOP
+    assert before + second.train(STEPS - STOP) == digests
+    assert second.weights() == weights
+    assert len(set(digests)) == STEPS  # every step drew anew
+
+    # From the .keras file.
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_array_equal(
         loaded.layers[1].seed_state.numpy(), first.model.layers[1].seed_state.numpy()
     )
-    second = restart_check.Run(loaded)
-    second.step.assign(STOP)
-    assert before + second.train(STEPS - STOP) == digests
-    assert second.weights() == weights
+    third = restart_check.Run(loaded)
+    third.step.assign(STOP)
+    assert before + third.train(STEPS - STOP) == digests
+    assert third.weights() == weights
 
 
 @pytest.mark.slow
@@ -142,7 +141,9 @@ def take(iterator, n):
     return [next(iterator).numpy() for _ in range(n)]
 
 
-@pytest.mark.parametrize("recipe", [enumerate_recipe, random_seeds_recipe])
+@pytest.mark.parametrize(
+    "recipe", [enumerate_recipe, pytest.param(random_seeds_recipe, marks=pytest.mark.slow)]
+)
 def test_tf_data_resumes_from_a_checkpointed_iterator(tmp_path, recipe):
     reference = take(iter(recipe()), TOTAL)
     iterator = iter(recipe())

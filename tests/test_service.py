@@ -139,12 +139,14 @@ def test_an_unreachable_dispatcher_is_reported_with_its_address_within_the_timeo
 # -- part 1: two workers, the seeding recipe ---------------------------------------------
 
 
+RUNS = (("one_worker", "by_id"), ("two_workers", "by_id"), ("two_workers", "per_batch"))
+
+
 def test_workers_serve_every_element_once_in_distributed_epoch_mode(basic):
-    for workers in ("one_worker", "two_workers"):
-        for recipe in ("by_id", "per_batch"):
-            run = basic[workers][recipe]
-            assert run["all_exactly"] and not run["missing"], (workers, recipe, run)
-            assert run["elements"] == N_BASIC
+    for workers, recipe in RUNS:
+        run = basic[workers][recipe]
+        assert run["all_exactly"] and not run["missing"], (workers, recipe, run)
+        assert run["elements"] == N_BASIC
     # The two-worker runs were shared between both workers.
     assert len(basic["two_workers"]["by_id"]["by_worker"]) == 2, basic["two_workers"]
     assert sum(basic["two_workers"]["by_id"]["by_worker"].values()) == N_BASIC
@@ -159,9 +161,8 @@ def test_each_worker_serves_a_full_epoch_in_parallel_epochs_mode(basic):
 def test_an_elements_augmentation_depends_on_its_id_not_on_the_worker_or_their_number(basic):
     # Every element, whichever worker made it, with one worker or two, in either mode,
     # is bit-identical to the same element augmented locally without the service.
-    for workers in ("one_worker", "two_workers"):
-        for recipe in ("by_id", "per_batch"):
-            assert basic[workers][recipe]["differs_from_local"] == [], (workers, recipe)
+    for workers, recipe in RUNS:
+        assert basic[workers][recipe]["differs_from_local"] == [], (workers, recipe)
     assert basic["two_workers"]["parallel_epochs"]["differs_from_local"] == []
 
 
@@ -187,13 +188,25 @@ def test_variables_in_a_service_pipeline_are_copied_and_service_iterators_do_not
     `rand_augment(seed=None)` repeats across workers and jobs, and the trainer cannot
     checkpoint an iterator over a service dataset (TF 2.21)."""
     result = run_driver("findings", timeout=900)
+    one = result["one_worker"]["per_batch"]  # the batch recipe with one worker, too
+    assert one["all_exactly"] and one["differs_from_local"] == [], one
     layer = result["layer"]
-    print(json.dumps({k: v for k, v in layer.items() if k not in ("distributed_epoch",)}))
+    print(json.dumps(layer))
     assert layer["second_job_repeats_first"]
     unseeded = layer["unseeded_rand_augment"]
     assert unseeded["distinct_batches"] == unseeded["batches"] // 2
     assert unseeded["second_job_repeats_first"]
     assert "not yet supported" in layer["service_iterator_checkpoint"], layer
+    # enumerate() after the source numbers each worker's elements from 0.
+    numbered = layer["enumerate_after_source"]
+    assert numbered["elements"] == N_BASIC
+    if len(numbered["by_worker"]) == 2:
+        assert numbered["numbers_per_worker_start_at_0"] == [0, 0]
+        assert numbered["number_is_not_id"] > 0
+    # batch() after the source: each worker ends with its own partial batch.
+    dist = layer["distributed_epoch"]
+    if len(dist["by_worker"]) == 2:
+        assert dist["batches"] > N_BASIC // 8
 
 
 # -- part 2: a worker lost mid-epoch -----------------------------------------------------
@@ -247,3 +260,43 @@ def test_the_launcher_serves_refuses_and_stops_cleanly():
         assert stop["returncode"] == 0, stop
         assert any(f"{signal_name} received" in line for line in stop["lines"]), stop
         assert stop["lines"][-1].endswith("stopped"), stop
+
+
+# -- the benchmark -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_service_benchmark_runs_and_writes_its_json(tmp_path):
+    """A tiny run of benchmarks/service.py (no timing assertions): it isolates itself
+    the same way, measures every configuration and writes the estimate."""
+    if isolation() is not None and os.environ.get("RANDAUGMENT_TEST_SERVICE_UNISOLATED") != "1":
+        pytest.skip(f"cannot isolate the benchmark's servers ({isolation()})")
+    args = ["--quick", "--size=16", "--batch-size=8", "--images=16", "--visits=1"]
+    args += ["--windows=1", "--window-s=0.2", "--warmup=1", f"--out-dir={tmp_path}", "--name=smoke"]
+    if isolation() is not None:
+        args.append("--unisolated")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.service", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads((tmp_path / "smoke.json").read_text())
+    assert [r["config"] for r in result["records"]] == [
+        "local_1core",
+        "local",
+        "service_1w",
+        "service_1w_raw",
+        "service_2w",
+    ]
+    for record in result["records"]:
+        assert record["steady"]["median"] > 0
+        assert record["client_core_ms_per_image"] > 0
+        if record["config"].startswith("service"):
+            assert record["worker_core_ms_per_image"] > 0
+    assert result["estimate"]["cores_for"]["1000"] >= 1
+    assert result["meta"]["isolated"] == (isolation() is None)
+    assert "| dispatcher + 2 workers |" in proc.stdout
