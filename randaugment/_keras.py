@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from randaugment._arguments import nondeterministic_key
+from randaugment._distribute import fold_in_replica_id
 
 
 def tf_backend() -> bool:
@@ -64,8 +65,10 @@ class SeedState:
         state = tf.raw_ops.RngReadAndSkip(
             resource=handle, alg=tf.constant(1), delta=tf.constant(1, tf.uint64)
         )
-        # (key, counter) as an int32 pair: stateless XLA ops want int32 seeds.
-        return tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32)
+        # (key, counter) as an int32 pair: stateless XLA ops want int32 seeds. Under
+        # tf.distribute every replica advances its own copy of the state in step: the
+        # replica id is folded in so that replicas draw their own ops.
+        return fold_in_replica_id(tf.cast(tf.stack([state[2], state[0]]) % (2**31), tf.int32))
 
     def save(self, store) -> bool:
         """Writes the state (non-TF backends); False when Keras saves it itself."""
