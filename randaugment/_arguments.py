@@ -221,4 +221,6 @@ def _seed_tensor(seed) -> tf.Tensor:
             f"`seed` must be an int or an int tensor of shape [2]. "
             f"Received: seed with dtype {seed.dtype.name} and shape {seed.shape}"
         )
-    return tf.cast(seed, tf.int32)
+    # Into [0, 2**31), as for Python ints: with a negative component TensorFlow's
+    # stateless ops draw differently under XLA than in graph mode (TF 2.21).
+    return tf.cast(tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)

@@ -347,3 +347,17 @@ def test_graph_has_gpu_and_xla_kernels(dtype, shape, kwargs, gpu_visible):
     jit = tf.function(f, jit_compile=True).get_concrete_function(spec)
     violations += [f"[jit] {v}" for v in gpu_kernel_violations(jit, runtime=False)]
     assert not violations, "\n  ".join(violations)
+
+
+def test_negative_seed_components_give_one_result_in_every_mode(photos):
+    """A seed tensor with a negative component (what `stateless_fold_in` can return)
+    is taken modulo 2**31, as an int seed is: TF's stateless ops otherwise draw
+    differently under XLA than in graph mode."""
+    seed = tf.constant([-5, 1])
+    x = tf.constant(photos)
+    eager = _augment(x, seed=seed).numpy()
+    for f in (tf.function(lambda x: _augment(x, seed=seed)),
+              tf.function(lambda x: _augment(x, seed=seed), jit_compile=True)):  # fmt: skip
+        np.testing.assert_array_equal(f(x).numpy(), eager)
+    same = tf.constant([2**31 - 5, 1], tf.int64)
+    np.testing.assert_array_equal(_augment(x, seed=same).numpy(), eager)
