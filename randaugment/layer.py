@@ -48,16 +48,14 @@ class AugmentationLayer(keras.layers.Layer):
             raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
         self.seed = seed
         self._seed_state = _keras.SeedState(self, seed)
+        # The per-call seed state `[counter, 0, key]` (int64): a Keras weight under the
+        # TensorFlow backend, a `tf.Variable` under JAX and PyTorch. An attribute of
+        # the layer, so that TF checkpoints find it under its name.
+        state = self._seed_state
+        self.seed_state = state.variable if state.resource is None else state.resource
         self.supports_masking = False
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
-
-    @property
-    def seed_state(self):
-        """The per-call seed state `[counter, 0, key]` (int64): the layer's Keras weight
-        under the TensorFlow backend, a `tf.Variable` under JAX and PyTorch."""
-        state = self._seed_state
-        return state.variable if state.resource is None else state.resource
 
     def augment(self, inputs, seed):
         """The augmentation of one call with the per-call seed `seed` (int32 `[2]`)."""
