@@ -3,6 +3,10 @@
 Each backend runs `tests/backend_check.py` in its own subprocess with KERAS_BACKEND
 set (a process picks its Keras backend once, at import). TensorFlow and JAX run here
 (jax is a test dependency); PyTorch where `torch` is importable, skipped otherwise.
+
+Slow (the subprocesses take about a minute): `.ci/run` runs them as a step of their
+own. The default suite keeps the JAX `tf.data` path through `docs/usage.md`'s
+"Keras backends" example, which `tests/test_docs.py` runs with KERAS_BACKEND=jax.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import pytest
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 BACKENDS = ("tensorflow", "jax", "torch")
+
+pytestmark = pytest.mark.slow
 
 
 def _available(backend: str) -> bool:

@@ -23,6 +23,7 @@ def _installed(mod: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_table_and_plot(tmp_path):
     # Peers are requested only where they are missing (the project's test venv has
     # none): their skip line is what is tested, and the run stays short where a

@@ -9,6 +9,9 @@ processes that import TensorFlow and cannot import `randaugment`.
 Where `unshare` is not available (not Linux, or unprivileged user namespaces are off),
 the scenarios are skipped, unless RANDAUGMENT_TEST_SERVICE_UNISOLATED=1 allows them to
 run with servers listening on every interface for the length of the test.
+
+The scenarios are marked slow (each starts servers and processes): `.ci/run` runs them
+as a step of their own; the launcher's argument checks stay in the default suite.
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ def test_an_unreachable_dispatcher_is_reported_with_its_address_within_the_timeo
 RUNS = (("one_worker", "by_id"), ("two_workers", "by_id"), ("two_workers", "per_batch"))
 
 
+@pytest.mark.slow
 def test_workers_serve_every_element_once_in_distributed_epoch_mode(basic):
     for workers, recipe in RUNS:
         run = basic[workers][recipe]
@@ -152,12 +156,14 @@ def test_workers_serve_every_element_once_in_distributed_epoch_mode(basic):
     assert sum(basic["two_workers"]["by_id"]["by_worker"].values()) == N_BASIC
 
 
+@pytest.mark.slow
 def test_each_worker_serves_a_full_epoch_in_parallel_epochs_mode(basic):
     run = basic["two_workers"]["parallel_epochs"]
     assert run["all_exactly"], run  # every id twice
     assert run["by_worker"] == {"a": N_BASIC, "b": N_BASIC}
 
 
+@pytest.mark.slow
 def test_an_elements_augmentation_depends_on_its_id_not_on_the_worker_or_their_number(basic):
     # Every element, whichever worker made it, with one worker or two, in either mode,
     # is bit-identical to the same element augmented locally without the service.
@@ -166,6 +172,7 @@ def test_an_elements_augmentation_depends_on_its_id_not_on_the_worker_or_their_n
     assert basic["two_workers"]["parallel_epochs"]["differs_from_local"] == []
 
 
+@pytest.mark.slow
 def test_the_layer_in_tf_data_serves_every_element_once_but_repeats_draws_across_workers(basic):
     """What docs/scaling.md says of the layer in a service pipeline: the elements are
     right, the draws are not independent (each worker holds a copy of the seed state
