@@ -23,8 +23,8 @@ the reference arm (base, or simple when there is no base arm).
 Arms: base = pad 4 + random crop + horizontal flip (the papers' CIFAR base; with
 --no-base-augmentation, no augmentation); randaugment = this library's rand_augment
 (then the crop and flip); simple = keras.io's flip, rotation 0.02, zoom 0.2 (after the
-crop and flip); augmix = the library's aug_mix after the crop and flip (only when
-randaugment.aug_mix exists).
+crop and flip); augmix = the library's aug_mix after the crop and flip (as
+augmentation only, without the Jensen-Shannon consistency loss).
 
 Presets: paper = the RandAugment and AugMix papers' CIFAR recipe at CPU scale (ResNet-8,
 7 epochs, SGD + Nesterov, weight decay 5e-4, cosine with warm-up, crop + flip; measured

@@ -17,8 +17,9 @@ keras.io example), and yields float32 batches in [0, 255]. The arms:
   sequentially because the layers draw from a stateful seed generator: that keeps
   the draws in batch order and the run repeatable.
 - ``augmix``: the library's ``aug_mix`` (severity 3, width 3, random depth, alpha 1,
-  the AugMix paper's CIFAR setting) after the crop and flip, as in the AugMix code.
-  Only when the installed ``randaugment`` provides ``aug_mix``.
+  the AugMix paper's CIFAR setting) after the crop and flip, as in the AugMix code;
+  as augmentation only (the arm trains with the plain cross-entropy, not the paper's
+  Jensen-Shannon consistency loss, which is ``randaugment.losses``).
 
 Seeds are stateless: batch ``i`` of a run with seed ``s`` derives its crop and flip
 draws and its RandAugment or AugMix draws from ``[s, i]``, so every iterator gives the

@@ -156,6 +156,32 @@ def test_augmix_arm_crops_first_then_calls_aug_mix(monkeypatch):
     assert kwargs["seed"].shape == (2,) and kwargs["seed"].dtype.is_integer
 
 
+def test_augmix_arm_is_the_librarys_aug_mix_after_the_crop_and_flip():
+    """The real aug_mix this time: the arm's batch is `aug_mix` (the AugMix paper's
+    CIFAR setting) of the base arm's crop and flip, with the batch's second seed."""
+    from randaugment import aug_mix
+
+    x = images_for_test(8, seed=4)
+    y = np.arange(8)
+    kw = dict(batch_size=8, image_size=32, seed=9, base_augmentation=True)
+    images, labels = next(iter(pipelines.train_dataset("augmix", x, y, **kw)))
+    index = _order(9, 1, 8, 8)[0]
+    offsets, flips = _draws(9, 0, 8)
+    np.testing.assert_array_equal(labels.numpy(), y[index])
+    cropped = numpy_pad_crop_flip(x[index], offsets, flips)
+    expected = aug_mix(
+        cropped,
+        value_range=(0, 255),
+        severity=3,
+        width=3,
+        depth=-1,
+        alpha=1.0,
+        seed=pipelines.batch_seeds(9, 0)[1],
+    ).numpy()
+    np.testing.assert_array_equal(images.numpy(), expected)
+    assert not np.array_equal(images.numpy(), cropped)
+
+
 def test_augmix_arm_without_aug_mix_names_it(monkeypatch):
     import randaugment
 
