@@ -2,7 +2,7 @@
 
 Run ``python -m examples.cifar10 --help``. The package trains one network per
 augmentation arm (the papers' crop and flip alone, with RandAugment, with keras.io's
-simple augmentation, with AugMix once the library has it) from the same initial
+simple augmentation, with the library's AugMix) from the same initial
 weights, over several seeds, and evaluates every model on every CIFAR-10-C corruption
 and severity. Modules, one concern each:
 
