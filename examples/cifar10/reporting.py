@@ -324,26 +324,37 @@ def _mean(stat: dict | None) -> float:
     return 0.0 if not stat or stat["mean"] is None else 100 * stat["mean"]
 
 
+def _grouped_bars(plt, results: dict, series: list[tuple[str, dict, str]]):
+    """A figure of grouped bars with error bars: clean and each corruption (mean over
+    severities) on the x axis, one bar per ``(arm, stats by row key, legend label)``,
+    coloured by the arm's place in the run's arms (the same colour in every chart)."""
+    rows = [("clean", "clean")] + corruption_rows(results)
+    x = np.arange(len(rows))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(8, 0.65 * len(rows) + 2), 4.8))
+    for i, (arm, by_key, legend) in enumerate(series):
+        stats = [by_key.get(key) for _, key in rows]
+        ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            [_mean(s) for s in stats],
+            width=width,
+            yerr=[_err(s) for s in stats],
+            capsize=2,
+            label=legend,
+            color=f"C{results['config']['arms'].index(arm)}",
+        )
+    ax.set_xticks(x, [r[0] for r in rows], rotation=60, ha="right")
+    return fig, ax
+
+
 def bar_chart(results: dict, output_dir: Path) -> Path:
     """Grouped bars: clean and each corruption (mean over severities), every arm, with
     error bars of one standard deviation over the seeds."""
     plt = _pyplot()
     arms = results["config"]["arms"]
-    rows = [("clean", "clean")] + corruption_rows(results)
-    x = np.arange(len(rows))
-    width = 0.8 / len(arms)
-    fig, ax = plt.subplots(figsize=(max(8, 0.65 * len(rows) + 2), 4.8))
-    for i, arm in enumerate(arms):
-        stats = [results["aggregate"][arm].get(key) for _, key in rows]
-        ax.bar(
-            x + (i - (len(arms) - 1) / 2) * width,
-            [_mean(s) for s in stats],
-            width=width,
-            yerr=[_err(s) for s in stats],
-            capsize=2,
-            label=label(arm),
-        )
-    ax.set_xticks(x, [r[0] for r in rows], rotation=60, ha="right")
+    fig, ax = _grouped_bars(
+        plt, results, [(arm, results["aggregate"][arm], label(arm)) for arm in arms]
+    )
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 112)
     ax.set_yticks(range(0, 101, 20))
@@ -369,24 +380,16 @@ def difference_chart(results: dict, output_dir: Path) -> Path | None:
     if not results["differences"]:
         return None
     plt = _pyplot()
-    diffs = list(results["differences"])
-    rows = [("clean", "clean")] + corruption_rows(results)
-    x = np.arange(len(rows))
-    width = 0.8 / len(diffs)
-    fig, ax = plt.subplots(figsize=(max(8, 0.65 * len(rows) + 2), 4.8))
-    for i, arm in enumerate(diffs):
-        stats = [results["differences"][arm].get(key) for _, key in rows]
-        ax.bar(
-            x + (i - (len(diffs) - 1) / 2) * width,
-            [_mean(s) for s in stats],
-            width=width,
-            yerr=[_err(s) for s in stats],
-            capsize=2,
-            label=f"{label(arm)} - {label(results['config']['reference'])}",
-            color=f"C{results['config']['arms'].index(arm)}",
-        )
+    reference = label(results["config"]["reference"])
+    fig, ax = _grouped_bars(
+        plt,
+        results,
+        [
+            (arm, stats, f"{label(arm)} - {reference}")
+            for arm, stats in results["differences"].items()
+        ],
+    )
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, [r[0] for r in rows], rotation=60, ha="right")
     ax.set_ylabel("difference (percentage points)")
     n = len(results["config"]["seeds"])
     ax.set_title(
