@@ -26,6 +26,13 @@ __all__ = ["AugMixConsistencyLoss", "jensen_shannon_consistency"]
 _TINY = 1e-30
 
 
+def _compatible(a: tuple, b: tuple) -> bool:
+    """Same rank, and every dimension known in both equal."""
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
 def _log_probs(x, from_logits: bool):
     x = ops.convert_to_tensor(x)
     if x.dtype not in ("float32", "float64"):
@@ -71,8 +78,11 @@ def jensen_shannon_consistency(*views, from_logits: bool = True):
             "`jensen_shannon_consistency` needs two or more views (for AugMix: clean, "
             f"augmented, augmented again). Received: {len(views)} view(s)"
         )
-    shapes = [tuple(ops.shape(v)) for v in views]
-    if len(set(shapes)) != 1:
+    views = [ops.convert_to_tensor(v) for v in views]
+    # Static shapes: a dimension unknown at trace time (a batch of None inside
+    # tf.data or a tf.function) is None here and matches any size.
+    shapes = [tuple(None if d is None else int(d) for d in v.shape) for v in views]
+    if not all(_compatible(shapes[0], s) for s in shapes[1:]):
         raise ValueError(
             f"The views of `jensen_shannon_consistency` must have one shape. Received: shapes={shapes}"
         )

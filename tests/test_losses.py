@@ -134,6 +134,31 @@ def test_bad_views_raise():
         jensen_shannon_consistency(np.zeros((2, 3)), np.zeros((2, 4)))
 
 
+def test_batch_unknown_at_trace_time():
+    """Inside tf.data or a tf.function the batch size is often unknown (a last partial
+    batch): the views' shapes are then partly None, and JS must trace and agree with the
+    NumPy definition; shapes that differ where both are known are still refused."""
+    clean, aug1, aug2 = _views(batch=5)
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 10], tf.float32)
+
+    @tf.function(input_signature=[spec, spec, spec])
+    def js(a, b, c):
+        return jensen_shannon_consistency(a, b, c)
+
+    got = js(clean.astype(np.float32), aug1.astype(np.float32), aug2.astype(np.float32))
+    expected = _numpy_js(_softmax(clean), _softmax(aug1), _softmax(aug2))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-6)
+
+    @tf.function(input_signature=[spec, tf.TensorSpec([None, 9], tf.float32)])
+    def mismatched(a, b):
+        return jensen_shannon_consistency(a, b)
+
+    with pytest.raises(ValueError, match=r"one shape.*\(None, 10\), \(None, 9\)"):
+        mismatched.get_concrete_function()
+
+
 # -- the loss ------------------------------------------------------------------------------
 
 
