@@ -19,7 +19,15 @@ keras.io example), and yields float32 batches in [0, 255]. The arms:
 - ``augmix``: the library's ``aug_mix`` (severity 3, width 3, random depth, alpha 1,
   the AugMix paper's CIFAR setting) after the crop and flip, as in the AugMix code;
   as augmentation only (the arm trains with the plain cross-entropy, not the paper's
-  Jensen-Shannon consistency loss, which is ``randaugment.losses``).
+  Jensen-Shannon consistency loss).
+- ``augmix_jsd``: AugMix as its paper trains it: every batch carries three views of
+  each image, concatenated along the batch axis (the crop and flip alone, then two
+  ``aug_mix`` draws of it; the first draw is the ``augmix`` arm's, from the same seed),
+  with the labels repeated for each view; the model sees the 3B images in one forward
+  pass (batch normalization over all of them, as in the AugMix code) and trains with
+  ``randaugment.losses.AugMixConsistencyLoss``: the cross-entropy of the clean view
+  plus 12 times the Jensen-Shannon divergence of the three (:data:`CONSISTENCY_WEIGHT`).
+  A step costs about three plain ones.
 
 Seeds are stateless: batch ``i`` of a run with seed ``s`` derives its crop and flip
 draws and its RandAugment or AugMix draws from ``[s, i]``, so every iterator gives the
@@ -36,13 +44,35 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-ARMS = ("base", "randaugment", "simple", "augmix")
+ARMS = ("base", "randaugment", "simple", "augmix", "augmix_jsd")
+# The arms that call the library's aug_mix.
+AUGMIX_ARMS = ("augmix", "augmix_jsd")
 # The arms of the presets without base augmentation (keras-io, cpu).
 PIPELINES = ("simple", "randaugment")
 PAD = 4
 AUTOTUNE = tf.data.AUTOTUNE
 # AugMix's CIFAR setting (Hendrycks et al., 2020; google-research/augmix cifar.py).
 AUGMIX_OPTIONS = {"severity": 3, "width": 3, "depth": -1, "alpha": 1.0}
+# The consistency loss's lambda and views of the augmix_jsd arm (the AugMix paper's).
+CONSISTENCY_WEIGHT = 12.0
+JSD_VIEWS = 3
+
+
+def views(arm: str) -> int:
+    """Images per training example in ``arm``'s batches (3 for ``augmix_jsd``)."""
+    return JSD_VIEWS if arm == "augmix_jsd" else 1
+
+
+def training_loss(arm: str):
+    """The loss ``arm`` trains with: the consistency loss for ``augmix_jsd`` (the
+    networks end in a softmax, so it takes probabilities), else the cross-entropy."""
+    if arm == "augmix_jsd":
+        from randaugment.losses import AugMixConsistencyLoss
+
+        return AugMixConsistencyLoss(
+            weight=CONSISTENCY_WEIGHT, num_views=JSD_VIEWS, from_logits=False
+        )
+    return "sparse_categorical_crossentropy"
 
 
 def _no_autograph(fn):
@@ -224,13 +254,15 @@ def train_dataset(
         base_augmentation: pad 4, crop and flip every arm (the ``paper`` preset).
             Without it (``keras-io`` and ``cpu``), ``base`` is the plain data and
             RandAugment gets the batch seed ``[seed, index]`` as before.
-        augmix_options: overrides of :data:`AUGMIX_OPTIONS` (``augmix`` only).
+        augmix_options: overrides of :data:`AUGMIX_OPTIONS` (the AugMix arms only).
 
     Returns:
-        A dataset of ``(float32 [B, S, S, 3] in [0, 255], int64 [B])``.
+        A dataset of ``(float32 [B, S, S, 3] in [0, 255], int64 [B])``; for
+        ``augmix_jsd``, ``[3B, S, S, 3]`` (clean, first draw, second draw) and the
+        labels repeated: ``int64 [3B]``.
 
     Raises:
-        ValueError: unknown arm, or ``augmix`` without ``randaugment.aug_mix``.
+        ValueError: unknown arm, or an AugMix arm without ``randaugment.aug_mix``.
     """
     if arm not in ARMS:
         raise ValueError(f"unknown arm; choose from {', '.join(ARMS)}. Received: arm={arm!r}")
@@ -255,7 +287,7 @@ def train_dataset(
 
     if arm == "randaugment":
         augment = randaugment_fn(num_ops, magnitude)
-    elif arm == "augmix":
+    elif arm in AUGMIX_ARMS:
         augment = augmix_fn(**(augmix_options or {}))
     else:
         augment = None
@@ -280,7 +312,14 @@ def train_dataset(
             images = resize(base_part(index, images), image_size)
             if native:
                 images = tf.cast(images, tf.uint8)
-            images = augment(images, aug_seed)
+            if arm == "augmix_jsd":
+                # Clean, the augmix arm's draw, and a second draw from a folded seed.
+                second = tf.random.experimental.stateless_fold_in(aug_seed, 1)
+                drawn = [images, augment(images, aug_seed), augment(images, second)]
+                images = tf.concat([tf.cast(v, tf.float32) for v in drawn], axis=0)
+                labels = tf.concat([labels] * JSD_VIEWS, axis=0)
+            else:
+                images = augment(images, aug_seed)
         return tf.cast(images, tf.float32), labels
 
     return ds.map(apply, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

@@ -119,6 +119,12 @@ class Recipe:
             return {"num_ops": self.num_ops, "magnitude": self.magnitude}
         if arm == "augmix":
             return dict(pipelines.AUGMIX_OPTIONS)
+        if arm == "augmix_jsd":
+            return {
+                **pipelines.AUGMIX_OPTIONS,
+                "consistency_weight": pipelines.CONSISTENCY_WEIGHT,
+                "views": pipelines.JSD_VIEWS,
+            }
         return {}
 
     def steps(self, num_examples: int) -> int:
@@ -186,4 +192,5 @@ def train_arm(
         optimizer=optimizer,
         verbose=verbose,
         label=label,
+        loss=pipelines.training_loss(arm),
     )

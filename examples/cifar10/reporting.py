@@ -24,6 +24,7 @@ LABELS = {
     "randaugment": "RandAugment",
     "simple": "simple",
     "augmix": "AugMix",
+    "augmix_jsd": "AugMix + JSD",
 }
 RESULTS_JSON = "results.json"
 RESULTS_MD = "results.md"
@@ -191,6 +192,11 @@ def _arms_line(cfg: dict) -> str:
         + (", after the crop and flip" if r["base_augmentation"] else ""),
         "augmix": "AugMix = the library's `aug_mix` (severity 3, width 3, depth 1-3, alpha 1), "
         "no consistency loss",
+        "augmix_jsd": "AugMix + JSD = the same `aug_mix` trained as its paper does: the "
+        "clean view and two AugMix views of every image in one forward pass, cross-entropy "
+        "of the clean view + 12 x the Jensen-Shannon consistency of the three "
+        "(`randaugment.losses.AugMixConsistencyLoss`; its training accuracy is over the "
+        "three views)",
     }
     return "- Arms: " + "; ".join(parts[a] for a in cfg["arms"]) + "."
 

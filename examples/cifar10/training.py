@@ -208,6 +208,7 @@ def train(
     optimizer: keras.optimizers.Optimizer,
     verbose: int | str = 0,
     label: str | None = None,
+    loss="sparse_categorical_crossentropy",
 ) -> TrainedModel:
     """Build the network, load the shared initial weights and fit it on ``train_ds``.
 
@@ -222,12 +223,13 @@ def train(
         verbose: Keras' progress-bar setting (:class:`ProgressLog` prints a line per
             epoch whatever it is).
         label: the log's name for this model (default ``pipeline``).
+        loss: the training loss (``pipelines.training_loss`` of the arm).
     """
     model = build()
     model.load_weights(initial_weights)
     model.compile(
         optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
+        loss=loss,
         metrics=["accuracy"],
     )
     label = label or pipeline

@@ -277,14 +277,36 @@ def test_arms_share_initial_weights_and_arms_can_be_added(
     assert "Received: recipe=" in capsys.readouterr().err
 
 
-def test_augmix_arm_needs_aug_mix(cifar_files, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("arm", ["augmix", "augmix_jsd"])
+def test_augmix_arms_need_aug_mix(cifar_files, tmp_path, monkeypatch, capsys, arm):
     import randaugment
 
     monkeypatch.delattr(randaugment, "aug_mix", raising=False)
-    assert cli.main(argv(cifar_files, tmp_path, "--arms", "base,augmix")) == 2
+    assert cli.main(argv(cifar_files, tmp_path, "--arms", f"base,{arm}")) == 2
     err = capsys.readouterr().err
     assert "randaugment.aug_mix" in err
     assert not (tmp_path / "seed_0").exists()  # failed before training anything
+
+
+def test_augmix_jsd_arm_end_to_end(cifar_files, tmp_path):
+    """The consistency-loss arm through the CLI: trained (real fit, tiny network),
+    evaluated, reported under its own label with its settings, its model saved with
+    its loss."""
+    from randaugment.losses import AugMixConsistencyLoss
+
+    fast = ("--severities", "1", "--no-validation")
+    args = argv(cifar_files, tmp_path, "--arms", "augmix_jsd", *fast, corruptions="saturate")
+    assert cli.main(args) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["config"]["arms"] == ["augmix_jsd"]
+    params = results["config"]["arm_params"]["augmix_jsd"]
+    assert params["consistency_weight"] == 12.0 and params["views"] == 3
+    assert params["severity"] == 3 and params["width"] == 3
+    markdown = (tmp_path / "results.md").read_text()
+    assert "AugMix + JSD" in markdown and "Jensen-Shannon" in markdown
+    assert (tmp_path / "samples_augmix_jsd.png").is_file()
+    model = keras.saving.load_model(tmp_path / "seed_0" / "augmix_jsd" / "model.keras")
+    assert isinstance(model.loss, AugMixConsistencyLoss) and model.loss.weight == 12.0
 
 
 def test_report_only_rewrites_the_report(run, tmp_path):

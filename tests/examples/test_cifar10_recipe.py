@@ -182,6 +182,96 @@ def test_augmix_arm_is_the_librarys_aug_mix_after_the_crop_and_flip():
     assert not np.array_equal(images.numpy(), cropped)
 
 
+_TINY_RECIPE = dict(
+    model="tiny",
+    image_size=32,
+    epochs=1,
+    batch_size=16,
+    optimizer="sgd",
+    learning_rate=0.1,
+    schedule="cosine",
+    warmup_epochs=0.0,
+    weight_decay=5e-4,
+    base_augmentation=True,
+    num_ops=2,
+    magnitude=0.3,
+)
+
+
+def _initial_weights(recipe):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "initial.weights.h5"
+    return training.save_initial_weights(recipe.build, path)
+
+
+def test_augmix_jsd_arm_batches_the_clean_view_and_two_aug_mix_draws():
+    """The paper's three views, each against its definition: the crop and flip alone
+    (the base arm's batch), the augmix arm's draw, and a second aug_mix draw from the
+    batch seed folded with 1; the labels repeated for every view."""
+    from randaugment import aug_mix
+
+    x = images_for_test(8, seed=5)
+    y = np.arange(8) % 10
+    kw = dict(batch_size=8, image_size=32, seed=11, base_augmentation=True)
+    images, labels = next(iter(pipelines.train_dataset("augmix_jsd", x, y, **kw)))
+    assert images.shape == (24, 32, 32, 3) and images.dtype == tf.float32
+    index = _order(11, 1, 8, 8)[0]
+    offsets, flips = _draws(11, 0, 8)
+    np.testing.assert_array_equal(labels.numpy(), np.tile(y[index], 3))
+    cropped = numpy_pad_crop_flip(x[index], offsets, flips)
+    clean, first, second = np.split(images.numpy(), 3)
+    np.testing.assert_array_equal(clean, cropped)
+    options = dict(value_range=(0, 255), severity=3, width=3, depth=-1, alpha=1.0)
+    seed = pipelines.batch_seeds(11, 0)[1]
+    np.testing.assert_array_equal(first, aug_mix(cropped, seed=seed, **options).numpy())
+    folded = tf.random.experimental.stateless_fold_in(seed, 1)
+    np.testing.assert_array_equal(second, aug_mix(cropped, seed=folded, **options).numpy())
+    assert not np.array_equal(first, second) and not np.array_equal(first, clean)
+    # The first draw is the augmix arm's batch: the two AugMix arms share it.
+    augmix_images, _ = next(iter(pipelines.train_dataset("augmix", x, y, **kw)))
+    np.testing.assert_array_equal(first, augmix_images.numpy())
+
+
+def test_augmix_jsd_arm_trains_with_the_consistency_loss():
+    """The loss the arm compiles is AugMix's (lambda 12, three views, on the softmax's
+    probabilities), and one training step's loss is the paper's formula computed here
+    with NumPy from the model's own predictions before the step."""
+    from examples.cifar10.recipe import train_arm
+    from randaugment.losses import AugMixConsistencyLoss
+
+    assert pipelines.training_loss("base") == "sparse_categorical_crossentropy"
+    loss = pipelines.training_loss("augmix_jsd")
+    assert isinstance(loss, AugMixConsistencyLoss)
+    assert (loss.weight, loss.num_views, loss.from_logits) == (12.0, 3, False)
+    recipe = Recipe(**{**_TINY_RECIPE, "epochs": 1, "steps_per_epoch": 1})
+    x = images_for_test(16, seed=6)
+    y = np.arange(16) % 10
+    keras.utils.set_random_seed(0)
+    initial = _initial_weights(recipe)
+    trained = train_arm(recipe, "augmix_jsd", x, y, seed=3, initial_weights=initial)
+    assert isinstance(trained.model.loss, AugMixConsistencyLoss)
+    # Recompute the first step's loss from the initial model on the same batch.
+    batch, labels = next(
+        iter(
+            pipelines.train_dataset(
+                "augmix_jsd", x, y, batch_size=16, image_size=32, seed=3, base_augmentation=True
+            )
+        )
+    )
+    model = recipe.build()
+    model.load_weights(initial)
+    p = np.asarray(model(batch, training=True), np.float64)  # batch statistics, as in fit
+    clean, a1, a2 = np.split(p, 3)
+    m = (clean + a1 + a2) / 3
+    kl = [np.sum(q * (np.log(q) - np.log(m)), axis=1) for q in (clean, a1, a2)]
+    ce = -np.log(clean[np.arange(16), labels.numpy()[:16]])
+    expected = np.mean(ce + 12.0 * np.mean(kl, axis=0))
+    # fit's logged loss adds nothing else (no regularization losses in these models).
+    assert trained.history["loss"][0] == pytest.approx(expected, rel=1e-4)
+
+
 def test_augmix_arm_without_aug_mix_names_it(monkeypatch):
     import randaugment
 
