@@ -201,6 +201,26 @@ def _arms_line(cfg: dict) -> str:
     return "- Arms: " + "; ".join(parts[a] for a in cfg["arms"]) + "."
 
 
+def _code_line(results: dict) -> str:
+    """The code every model was trained with: one commit, or each commit with the
+    models trained at it (a run extended later has several; "+ local changes" means
+    the tree had uncommitted changes under randaugment/ or examples/)."""
+    models: dict[str, dict[str, list[str]]] = {}
+    for seed, arms in (results.get("environments") or {}).items():
+        for arm, env in arms.items():
+            seeds = models.setdefault(env.get("source", "unknown"), {}).setdefault(arm, [])
+            seeds.append(str(seed))
+    if len(models) <= 1:
+        return f"code at {next(iter(models), results['environment'].get('source', 'unknown'))}"
+    parts = [
+        f"{source} ("
+        + "; ".join(f"{label(arm)} seed {', '.join(seeds)}" for arm, seeds in arms.items())
+        + ")"
+        for source, arms in models.items()
+    ]
+    return "code per model: " + ", ".join(parts)
+
+
 def _timing_line(results: dict) -> str:
     t = results["timing_seconds"]
     per_arm: dict[str, list[float]] = {}
@@ -249,7 +269,7 @@ def markdown(results: dict) -> str:
         f"Clean accuracy on the {results.get('test_examples') or 'whole'} test images.",
         *[f"- Not evaluated: `{n}` ({why})." for n, why in c10c.get("missing", {}).items()],
         f"- Machine: {env['machine']}; TensorFlow {env['tensorflow']}, Keras {env['keras']}; "
-        f"first model trained {env['date_utc']}; code at {env.get('source', 'unknown')}.",
+        f"first model trained {env['date_utc']}; {_code_line(results)}.",
         _timing_line(results),
         "",
         "## Summary",

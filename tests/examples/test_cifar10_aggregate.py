@@ -207,3 +207,18 @@ def test_sweep_summary_by_hand(tmp_path):
         sweep._point("2-0.5")
     with pytest.raises(SystemExit, match="Received: magnitudes='0.3,2'"):
         sweep._floats("0.3,2", "magnitudes")
+
+
+def test_the_report_names_the_code_of_every_model(run_dir):
+    """One commit for every model: one name. A run extended at later commits (or with
+    uncommitted changes) names each, with the models trained at it."""
+    results = json.loads(json.dumps(runs.collect(run_dir)))
+    assert "code at abc1234." in reporting.markdown(results)
+    envs = results["environments"]
+    envs["1"]["randaugment"]["source"] = "def5678 + local changes"
+    envs["2"]["randaugment"]["source"] = "def5678 + local changes"
+    line = next(x for x in reporting.markdown(results).splitlines() if x.startswith("- Machine"))
+    assert line.endswith(
+        "code per model: abc1234 (base seed 0, 1, 2; RandAugment seed 0), "
+        "def5678 + local changes (RandAugment seed 1, 2)."
+    ), line
