@@ -407,7 +407,14 @@ def render_page() -> str:
         *RECIPE.rstrip("\n").splitlines(),
         "```",
         "",
-        "The forward pass costs three times a plain batch, as in the paper. Without the "
+        "The forward pass costs three times a plain batch, as in the paper. The batch "
+        "size may be unknown when the graph is traced (a last partial batch, "
+        "`drop_remainder=False`); the loss compares only the sizes it knows. Since "
+        "`model.evaluate` would apply this loss to a single view, measure a model trained "
+        "this way with `predict` (or recompile it with the plain cross-entropy before "
+        "`evaluate`). The CIFAR example's `augmix_jsd` arm trains this way and compares it "
+        "with AugMix as augmentation only "
+        "([`examples/README.md`](../examples/README.md)). Without the "
         "consistency loss, AugMix is an augmentation like the others: map `aug_mix` (or "
         "the `AugMix` layer) over the batches and train with plain cross-entropy.",
         "",
