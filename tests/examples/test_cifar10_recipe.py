@@ -198,12 +198,8 @@ _TINY_RECIPE = dict(
 )
 
 
-def _initial_weights(recipe):
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp()) / "initial.weights.h5"
-    return training.save_initial_weights(recipe.build, path)
+def _initial_weights(recipe, folder):
+    return training.save_initial_weights(recipe.build, folder / "initial.weights.h5")
 
 
 def test_augmix_jsd_arm_batches_the_clean_view_and_two_aug_mix_draws():
@@ -234,7 +230,7 @@ def test_augmix_jsd_arm_batches_the_clean_view_and_two_aug_mix_draws():
     np.testing.assert_array_equal(first, augmix_images.numpy())
 
 
-def test_augmix_jsd_arm_trains_with_the_consistency_loss():
+def test_augmix_jsd_arm_trains_with_the_consistency_loss(tmp_path):
     """The loss the arm compiles is AugMix's (lambda 12, three views, on the softmax's
     probabilities), and one training step's loss is the paper's formula computed here
     with NumPy from the model's own predictions before the step."""
@@ -249,7 +245,7 @@ def test_augmix_jsd_arm_trains_with_the_consistency_loss():
     x = images_for_test(16, seed=6)
     y = np.arange(16) % 10
     keras.utils.set_random_seed(0)
-    initial = _initial_weights(recipe)
+    initial = _initial_weights(recipe, tmp_path)
     trained = train_arm(recipe, "augmix_jsd", x, y, seed=3, initial_weights=initial)
     assert isinstance(trained.model.loss, AugMixConsistencyLoss)
     # Recompute the first step's loss from the initial model on the same batch.
